@@ -1,0 +1,41 @@
+#pragma once
+// YAML file -> validated Settings. All problems are collected and reported together, each with
+// its key path, line and what to do about it (STYLE.md §12-14).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/settings.hpp"
+
+namespace rcgate::config {
+
+struct Problem {
+  std::string path;     // "rocketchat.url", "rocketchat.auth.password", "" for the whole file
+  std::string message;  // what is wrong and how to fix it
+  int line = 0;         // 1-based line in the file; 0 when unknown
+};
+
+struct LoadResult {
+  Settings settings;
+  std::vector<Problem> problems;  // empty: settings are valid
+  bool ok() const { return problems.empty(); }
+};
+
+// Environment used for secrets; tests pass their own.
+using Environment = std::map<std::string, std::string>;
+Environment process_environment();
+
+// Reads and validates the file at `path`.
+LoadResult load_file(const std::string& path, const Environment& env = process_environment());
+// Same, from text (path is used in messages and to resolve relative paths).
+LoadResult load_text(const std::string& text, const std::string& path,
+                     const Environment& env = process_environment());
+
+// The report printed when problems were found:
+//   rcgate: refusing to start: /etc/rcgate/rcgate.yaml has 2 errors
+//     - rocketchat.url: expected an http(s):// or ws(s):// URL, got 'chat.example.org' (line 3)
+std::string format_problems(const std::string& path, const std::vector<Problem>& problems);
+
+inline constexpr int kExitConfig = 78;  // EX_CONFIG: systemd must not restart in a loop
+
+}  // namespace rcgate::config
