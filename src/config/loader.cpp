@@ -1,0 +1,557 @@
+#include "config/loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+extern char** environ;  // POSIX: not declared by any standard header
+
+namespace rcgate::config {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------------
+// Small text helpers
+
+std::string in_quotes(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Optimal string alignment distance, case-insensitive: a swapped pair ("pattren") counts as one.
+std::size_t edit_distance(std::string_view a_text, std::string_view b_text) {
+  const std::string a = lower(a_text), b = lower(b_text);
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// " (did you mean 'x'?)" for the closest candidate within two edits, else "".
+std::string suggestion(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  std::size_t best_distance = 3;
+  for (const auto& candidate : candidates) {
+    const std::size_t distance = edit_distance(word, candidate);
+    if (distance < best_distance) best = &candidate, best_distance = distance;
+  }
+  return best ? " (did you mean " + in_quotes(*best) + "?)" : "";
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& word : words) out += (out.empty() ? "" : ", ") + word;
+  return out;
+}
+
+// The shortest exact spelling, so messages echo durations the way people write them.
+std::string format_duration(ms value) {
+  const auto count = value.count();
+  if (count % 3'600'000 == 0) return std::to_string(count / 3'600'000) + "h";
+  if (count % 60'000 == 0) return std::to_string(count / 60'000) + "m";
+  if (count % 1000 == 0) return std::to_string(count / 1000) + "s";
+  return std::to_string(count) + "ms";
+}
+
+// Longest accepted duration: far above any sensible timeout, far below any overflow.
+constexpr ms kMaxDuration = 24h;
+
+// "250ms", "15s", "2m", "1h", or a plain number of seconds.
+std::optional<ms> parse_duration(std::string_view text, std::string& error) {
+  if (!text.empty() && text.front() == '-') {
+    error = "must be greater than zero, got " + in_quotes(text);
+    return std::nullopt;
+  }
+  std::uint64_t number = 0;
+  const char* end = text.data() + text.size();
+  const auto [rest, ec] = std::from_chars(text.data(), end, number);
+  const std::string_view unit(rest, static_cast<std::size_t>(end - rest));
+  std::uint64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  if (unit == "s" || unit.empty()) scale = 1000;
+  if (unit == "m") scale = 60'000;
+  if (unit == "h") scale = 3'600'000;
+  if (rest == text.data() || scale == 0) {
+    error = "expected a duration such as 250ms, 15s, 2m or 1h, got " + in_quotes(text);
+    return std::nullopt;
+  }
+  const auto limit = static_cast<std::uint64_t>(kMaxDuration.count());
+  if (ec == std::errc::result_out_of_range || number > limit / scale) {
+    error = "must be at most " + format_duration(kMaxDuration) + ", got " + in_quotes(text);
+    return std::nullopt;
+  }
+  if (number == 0) {
+    error = "must be greater than zero, got " + in_quotes(text);
+    return std::nullopt;
+  }
+  return ms(static_cast<ms::rep>(number * scale));
+}
+
+// Reads a whole file; on failure returns the reason ("No such file or directory").
+std::optional<std::string> read_file(const std::string& path, std::string& out,
+                                     std::size_t max_size) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  if (!file) return std::generic_category().message(errno);
+  out.clear();
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get())) {
+    out.append(buffer, n);
+    if (out.size() > max_size) return "larger than " + std::to_string(max_size / 1024) + " KiB";
+  }
+  if (std::ferror(file.get())) return std::generic_category().message(errno);
+  return std::nullopt;
+}
+
+// "https://bot:pw@chat" -> "https://***@chat": a URL's user info may hold a password.
+std::string without_user_info(std::string text) {
+  const auto start = text.find("://");
+  if (start == std::string::npos) return text;
+  const auto at = text.find('@', start + 3);
+  if (at == std::string::npos || at > text.find_first_of("/?#", start + 3)) return text;
+  return text.replace(start + 3, at - start - 3, "***");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading sections
+
+int line_of(const YAML::Mark& mark) { return mark.line + 1; }  // null mark (-1) gives 0
+
+std::string kind_of(const YAML::Node& node) {
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a list";
+  return "a single value";
+}
+
+// What one load shares across its sections: the problems found so far, where relative paths
+// start, and the environment secrets may come from.
+struct Context {
+  std::vector<Problem> problems;
+  fs::path base_dir;
+  const Environment& env;
+
+  void add(std::string path, std::string message, int line) {
+    problems.push_back({std::move(path), std::move(message), line});
+  }
+  std::string resolve(const std::string& path) const {
+    const fs::path p(path);
+    return (p.is_absolute() ? p : base_dir / p).lexically_normal().string();
+  }
+};
+
+enum class Need {
+  Optional,  // absent: keep the default
+  NonEmpty,  // absent: keep the default; present: must not be ""
+  Required,  // must be present and not ""
+};
+
+// One YAML map of the configuration. Each section's reader declares its keys by reading them:
+// a typed read either fills its target or records a problem carrying the key's path and line,
+// and an absent key leaves the target at its default from settings.hpp (STYLE.md §13). When the
+// Section goes out of scope, every key that no reader asked for is reported as unknown, so a new
+// key cannot be forgotten in the validation.
+class Section {
+ public:
+  // `node` may be undefined or null (the section was left out): every key then takes its default.
+  // A section that is not a map is reported once; its readers then stay quiet, since "url is
+  // required" below "rocketchat: expected a map" would only repeat the same mistake.
+  Section(Context& ctx, std::string path, const YAML::Node& node, int line, bool quiet = false)
+      : ctx_(ctx), path_(std::move(path)), line_(line), quiet_(quiet) {
+    if (!node.IsDefined() || node.IsNull()) return;
+    if (!node.IsMap()) {
+      problem("", "expected a map of settings, got " + kind_of(node));
+      quiet_ = true;
+      return;
+    }
+    for (const auto& pair : node) {
+      const int key_line = line_of(pair.first.Mark());
+      if (!pair.first.IsScalar()) {
+        ctx_.add(path_, "expected a plain key, got " + kind_of(pair.first), key_line);
+        continue;
+      }
+      const std::string key = pair.first.Scalar();
+      if (const Entry* first = entry(key)) {
+        ctx_.add(child(key),
+                 "duplicate key (first set on line " + std::to_string(first->line) + ")", key_line);
+        continue;
+      }
+      entries_.push_back({key, key_line, pair.second, false});
+    }
+  }
+
+  ~Section() {
+    for (const auto& e : entries_) {
+      if (e.used) continue;
+      std::string hint = suggestion(e.key, known_);
+      if (hint.empty() && !known_.empty()) hint = " (expected one of: " + join(known_) + ")";
+      ctx_.add(path_, "unknown key " + in_quotes(e.key) + hint, e.line);
+    }
+  }
+
+  Section(const Section&) = delete;
+  Section& operator=(const Section&) = delete;
+
+  Section section(std::string_view key) {
+    const Entry* e = find(key);
+    return Section(ctx_, child(key), e ? e->value : YAML::Node(), line(key), quiet_);
+  }
+
+  // Typed readers. Each returns false when it recorded a problem (the target is then unchanged),
+  // true when the value is valid or absent.
+  bool read(std::string_view key, std::string& out, Need need = Need::Optional) {
+    const Entry* e = find(key);
+    if (!e) return need != Need::Required || problem(key, "is required");
+    if (!e->value.IsScalar()) return problem(key, "expected a string, got " + kind_of(e->value));
+    if (e->value.Scalar().empty() && need != Need::Optional) {
+      return problem(key, "must not be empty");
+    }
+    out = e->value.Scalar();
+    return true;
+  }
+
+  bool read(std::string_view key, bool& out) {
+    const Entry* e = find(key);
+    if (!e) return true;
+    bool value = false;
+    if (!e->value.IsScalar() || !YAML::convert<bool>::decode(e->value, value)) {
+      return problem(key, "expected true or false, got " + describe(e->value));
+    }
+    out = value;
+    return true;
+  }
+
+  bool read(std::string_view key, ms& out) {
+    const Entry* e = find(key);
+    if (!e) return true;
+    if (!e->value.IsScalar()) {
+      return problem(key,
+                     "expected a duration such as 250ms, 15s, 2m or 1h, got " + kind_of(e->value));
+    }
+    std::string error;
+    const auto value = parse_duration(e->value.Scalar(), error);
+    if (!value) return problem(key, error);
+    out = *value;
+    return true;
+  }
+
+  bool read(std::string_view key, Url& out, Need need = Need::Optional) {
+    std::string text;
+    if (!read(key, text, need)) return false;
+    if (!has(key)) return true;
+    std::string error;
+    const auto url = parse_url(text, &error);
+    if (!url) return problem(key, without_user_info(error));
+    out = *url;
+    return true;
+  }
+
+  // A file or directory name; relative names start at the configuration file's directory.
+  bool read_path(std::string_view key, std::string& out, Need need = Need::Optional) {
+    std::string text;
+    if (!read(key, text, need)) return false;
+    if (!has(key)) return true;
+    out = text.empty() ? text : ctx_.resolve(text);
+    return true;
+  }
+
+  // A file that must be readable now, so a typo fails at start-up rather than on first use.
+  bool read_file_path(std::string_view key, std::string& out, Need need,
+                      std::string* contents = nullptr, std::size_t max_size = 4 << 20) {
+    std::string path;
+    if (!read_path(key, path, need)) return false;
+    if (!has(key) || path.empty()) return true;
+    std::string text;
+    if (const auto error = read_file(path, text, max_size)) {
+      return problem(key, "cannot read " + path + ": " + *error);
+    }
+    out = path;
+    if (contents) *contents = std::move(text);
+    return true;
+  }
+
+  bool read_choice(std::string_view key, std::string& out,
+                   const std::vector<std::string>& choices) {
+    std::string text;
+    if (!read(key, text)) return false;
+    if (!has(key)) return true;
+    if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
+      return problem(key, "expected one of " + join(choices) + ", got " + in_quotes(text) +
+                              suggestion(text, choices));
+    }
+    out = text;
+    return true;
+  }
+
+  // Present with a value (an explicit null counts as absent).
+  bool has(std::string_view key) { return find(key) != nullptr; }
+
+  // The line of the key, or of the section when the key is absent.
+  int line(std::string_view key) const {
+    const Entry* e = entry(key);
+    return e ? e->line : line_;
+  }
+  Context& context() { return ctx_; }
+
+  // Records a problem about `key` (or about the section itself when key is empty); returns false
+  // so readers can `return problem(...)`.
+  bool problem(std::string_view key, std::string message) {
+    if (quiet_) return false;
+    ctx_.add(key.empty() ? path_ : child(key), std::move(message), key.empty() ? line_ : line(key));
+    return false;
+  }
+
+ private:
+  struct Entry {
+    std::string key;
+    int line = 0;
+    YAML::Node value;
+    bool used = false;
+  };
+
+  const Entry* entry(std::string_view key) const {
+    const auto it = std::find_if(entries_.begin(), entries_.end(),
+                                 [&](const Entry& e) { return e.key == key; });
+    return it == entries_.end() ? nullptr : &*it;
+  }
+
+  // Declares `key` as known to this section and returns its entry when it has a value.
+  const Entry* find(std::string_view key) {
+    if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.emplace_back(key);
+    const auto it = std::find_if(entries_.begin(), entries_.end(),
+                                 [&](const Entry& e) { return e.key == key; });
+    if (it == entries_.end()) return nullptr;
+    it->used = true;
+    return it->value.IsNull() ? nullptr : &*it;
+  }
+
+  std::string child(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+  static std::string describe(const YAML::Node& node) {
+    return node.IsScalar() ? in_quotes(node.Scalar()) : kind_of(node);
+  }
+
+  Context& ctx_;
+  std::string path_;
+  int line_;
+  bool quiet_;
+  std::vector<Entry> entries_;
+  std::vector<std::string> known_;  // in the order readers asked, for hints
+};
+
+// ---------------------------------------------------------------------------------------------
+// The sections. Defaults live in settings.hpp; each reader owns its keys and their rules.
+
+// A secret given inline, in a file, or through the environment (STYLE.md §14). Its value never
+// goes into a problem message.
+struct Secret {
+  std::string value;
+  bool given = false;  // the user supplied it somewhere (problems, if any, are already recorded)
+};
+
+Secret read_secret(Section& s, std::string_view key, std::string_view file_key,
+                   const std::string& env_name) {
+  Secret secret;
+  const bool inline_value = s.has(key), from_file = s.has(file_key);
+  if (inline_value && from_file) {
+    s.problem(file_key,
+              "set either " + in_quotes(key) + " or " + in_quotes(file_key) + ", not both");
+  }
+  s.read(key, secret.value, Need::NonEmpty);
+  std::string path, contents;
+  if (s.read_file_path(file_key, path, Need::NonEmpty, &contents, 64 << 10) && from_file) {
+    while (!contents.empty() && (contents.back() == '\n' || contents.back() == '\r')) {
+      contents.pop_back();
+    }
+    if (contents.empty()) s.problem(file_key, path + " is empty");
+    if (!inline_value) secret.value = std::move(contents);
+  }
+  secret.given = inline_value || from_file;
+  if (!secret.given) {
+    const auto it = s.context().env.find(env_name);
+    if (it != s.context().env.end() && !it->second.empty()) {
+      secret.value = it->second;
+      secret.given = true;
+    }
+  }
+  return secret;
+}
+
+void read_auth(Section& s, AuthSettings& auth) {
+  static const std::string kOptions =
+      "token auth (user_id + token, token_file or RCGATE_TOKEN) or password auth (username + "
+      "password, password_file or RCGATE_PASSWORD)";
+  std::string user_id, username;
+  s.read("user_id", user_id, Need::NonEmpty);
+  const Secret token = read_secret(s, "token", "token_file", "RCGATE_TOKEN");
+  s.read("username", username, Need::NonEmpty);
+  const Secret password = read_secret(s, "password", "password_file", "RCGATE_PASSWORD");
+
+  // Keys in the file pick the method; the environment only supplies a missing secret, since the
+  // same service environment may well carry both variables.
+  const bool token_keys = s.has("user_id") || s.has("token") || s.has("token_file");
+  const bool password_keys = s.has("username") || s.has("password") || s.has("password_file");
+  if (token_keys && password_keys) {
+    s.problem("", "both token auth and password auth are configured: keep only one of " + kOptions);
+  } else if (token_keys) {
+    if (!s.has("user_id")) s.problem("", "token auth also needs 'user_id' (the bot's user id)");
+    if (!token.given) {
+      s.problem("",
+                "token auth also needs a personal access token: set 'token' or 'token_file', "
+                "or the RCGATE_TOKEN environment variable");
+    }
+    auth = {AuthMethod::Token, user_id, token.value, "", ""};
+  } else if (password_keys) {
+    if (!s.has("username")) s.problem("", "password auth also needs 'username'");
+    if (!password.given) {
+      s.problem("",
+                "password auth also needs a password: set 'password' or 'password_file', "
+                "or the RCGATE_PASSWORD environment variable");
+    }
+    auth = {AuthMethod::Password, "", "", username, password.value};
+  } else {
+    s.problem("", "no login configured: set up " + kOptions);
+  }
+}
+
+void read_rocketchat(Section& s, RocketChatSettings& rc) {
+  s.read("url", rc.url, Need::Required);
+  {
+    Section auth = s.section("auth");
+    read_auth(auth, rc.auth);
+  }
+  {
+    Section tls = s.section("tls");
+    tls.read("verify", rc.tls.verify);
+    tls.read_file_path("ca_file", rc.tls.ca_file, Need::Optional);  // "": the system CAs
+  }
+  {
+    Section heartbeat = s.section("heartbeat");
+    const bool ping_ok = heartbeat.read("ping_interval", rc.ping_interval);
+    if (heartbeat.read("dead_after", rc.dead_after) && ping_ok &&
+        rc.dead_after <= rc.ping_interval) {
+      heartbeat.problem("dead_after", "must be longer than ping_interval (" +
+                                          format_duration(rc.ping_interval) + "), got " +
+                                          format_duration(rc.dead_after));
+    }
+  }
+  s.read("connect_timeout", rc.connect_timeout);
+  s.read("request_timeout", rc.request_timeout);
+  {
+    Section reconnect = s.section("reconnect");
+    const bool initial_ok = reconnect.read("initial_delay", rc.backoff_initial);
+    if (reconnect.read("max_delay", rc.backoff_max) && initial_ok &&
+        rc.backoff_max < rc.backoff_initial) {
+      reconnect.problem("max_delay", "must be at least initial_delay (" +
+                                         format_duration(rc.backoff_initial) + "), got " +
+                                         format_duration(rc.backoff_max));
+    }
+  }
+}
+
+void read_settings(Section& root, Settings& settings) {
+  {
+    Section rocketchat = root.section("rocketchat");
+    read_rocketchat(rocketchat, settings.rocketchat);
+  }
+  root.read_path("state_dir", settings.state_dir, Need::NonEmpty);
+  {
+    Section log = root.section("log");
+    log.read_choice("level", settings.log.level, {"trace", "debug", "info", "warn", "error"});
+  }
+}
+
+// Where relative paths in the file start: the file's own directory, made absolute so that a
+// later change of working directory cannot move them.
+fs::path directory_of(const std::string& path) {
+  std::error_code ec;
+  const fs::path parent = fs::path(path).parent_path();
+  const fs::path dir = parent.empty() ? fs::current_path(ec) : fs::absolute(parent, ec);
+  return ec ? parent : dir;
+}
+
+}  // namespace
+
+Environment process_environment() {
+  // Only rcgate's own variables: no reason to copy unrelated secrets around.
+  Environment env;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    const std::string_view text(*entry);
+    const auto eq = text.find('=');
+    if (eq != std::string_view::npos && text.substr(0, 7) == "RCGATE_") {
+      env.emplace(text.substr(0, eq), text.substr(eq + 1));
+    }
+  }
+  return env;
+}
+
+LoadResult load_file(const std::string& path, const Environment& env) {
+  std::string text;
+  if (const auto error = read_file(path, text, 4 << 20)) {
+    LoadResult result;
+    result.settings.source = path;
+    result.problems.push_back({"", "cannot read " + path + ": " + *error, 0});
+    return result;
+  }
+  return load_text(text, path, env);
+}
+
+LoadResult load_text(const std::string& text, const std::string& path, const Environment& env) {
+  LoadResult result;
+  result.settings.source = path;
+  Context ctx{{}, directory_of(path), env};
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    ctx.add("", "YAML syntax error: " + e.msg, line_of(e.mark));
+  }
+  if (ctx.problems.empty()) {
+    Section section(ctx, "", root, 1);
+    read_settings(section, result.settings);
+  }
+  // Reported in file order: nested sections report their unknown keys as they close.
+  std::stable_sort(ctx.problems.begin(), ctx.problems.end(),
+                   [](const Problem& a, const Problem& b) { return a.line < b.line; });
+  result.problems = std::move(ctx.problems);
+  return result;
+}
+
+std::string format_problems(const std::string& path, const std::vector<Problem>& problems) {
+  const auto count = problems.size();
+  std::string out = "rcgate: refusing to start: " + path + " has " + std::to_string(count) +
+                    (count == 1 ? " error\n" : " errors\n");
+  for (const auto& p : problems) {
+    out += "  - " + (p.path.empty() ? "" : p.path + ": ") + p.message;
+    if (p.line > 0) out += " (line " + std::to_string(p.line) + ")";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace rcgate::config
