@@ -1,6 +1,7 @@
 #pragma once
 // Plain HTTP message types shared by the client and the server. No Boost here.
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,6 +13,11 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Case-insensitive header lookup; empty when absent.
 std::string_view find_header(const Headers& headers, std::string_view name);
+
+// Percent-decoding ("%2F" -> "/"); with plus_as_space, '+' becomes ' ' (query strings and forms).
+std::string url_decode(std::string_view text, bool plus_as_space);
+// "/a/b?x=1" -> path "/a/b", query "x=1".
+void split_target(std::string_view target, std::string& path, std::string& query);
 
 struct HttpRequest {
   std::string method = "GET";
@@ -45,7 +51,8 @@ struct ServerRequest {
   std::string query;   // after '?', undecoded
   Headers headers;
   std::string body;
-  std::string remote_address;
+  std::string remote_address;  // peer IP address, e.g. "127.0.0.1"
+  std::uint16_t remote_port = 0;
 
   std::string_view header(std::string_view name) const { return find_header(headers, name); }
   // Decoded value of a query parameter; empty when absent.

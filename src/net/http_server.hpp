@@ -1,6 +1,7 @@
 #pragma once
 // A small HTTP/1.1 server (plain or TLS) with WebSocket upgrade, for rcgate's local API and for
 // the simulator. Handlers run on the loop thread.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,7 +22,9 @@ struct HttpServerOptions {
   TlsServerOptions tls_options;   // files, used when tls and cert_pem is empty
   std::string cert_pem, key_pem;  // in-memory certificate (takes precedence over files)
   std::size_t max_body_bytes = 1024 * 1024;  // larger bodies get 413
-  std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds idle_timeout{30000};  // HTTP keep-alive and TLS handshake
+  std::size_t max_ws_message_bytes = 16 * 1024 * 1024;  // larger incoming frames close the socket
+  std::size_t max_ws_queued_messages = 1024;  // WsServerConnection::send refuses beyond this
 };
 
 struct ServerResponse {
@@ -33,14 +36,20 @@ struct ServerResponse {
 using Respond = std::function<void(ServerResponse)>;  // call exactly once, possibly later
 using RequestHandler = std::function<void(const ServerRequest&, Respond)>;
 
-// A WebSocket connection accepted by the server.
+// A WebSocket connection accepted by the server: a handle that may be kept for as long as
+// wanted (it does not keep the socket alive; once the connection is gone every call is a no-op
+// and send() returns false). Call it on the loop thread only.
 class WsServerConnection {
  public:
   virtual ~WsServerConnection() = default;
-  virtual bool send(std::string text) = 0;  // false when closed or queue full
-  // Closes with a WebSocket close frame (code, reason).
+  // Queues a text frame. False when closing/closed or when the queue is full. Frames sent from
+  // the accept handler are queued and go out right after the upgrade response.
+  virtual bool send(std::string text) = 0;
+  // Sends what is queued, then a close frame (code, reason); on_close follows with
+  // "closed by server (code <code> <reason>)".
   virtual void close(std::uint16_t code = 1000, std::string reason = {}) = 0;
-  // Drops the TCP connection without a close frame (simulates a network failure).
+  // Drops the TCP connection without a close frame (simulates a network failure). on_close
+  // follows (later, never inside drop()) with "dropped by server".
   virtual void drop() = 0;
   virtual std::uint64_t id() const = 0;
   virtual bool is_open() const = 0;
@@ -48,11 +57,14 @@ class WsServerConnection {
 
 struct WsServerHandlers {
   std::function<void(std::string_view text)> on_message;
-  std::function<void(const std::string& reason)> on_close;  // exactly once
+  // Exactly once per accepted connection, with why it ended: "closed by client (code 1000)",
+  // "closed by server (code 4000 TIMEOUT)", "dropped by server", "server stopped",
+  // "read: end of stream", ...
+  std::function<void(const std::string& reason)> on_close;
 };
 
-// Called for an upgrade request. Return handlers to accept, or std::nullopt-like empty
-// on_message to refuse with 404. The connection object is valid until on_close.
+// Called for an upgrade request. Fill handlers_out and return true to accept; return false to
+// refuse with 404. Without an on_websocket handler every upgrade gets 404.
 using WsAcceptHandler = std::function<bool(const ServerRequest&,
                                            std::shared_ptr<WsServerConnection>,
                                            WsServerHandlers& handlers_out)>;
@@ -69,8 +81,13 @@ class HttpServer {
 
   // Binds and starts accepting. Throws std::runtime_error with a readable message on failure.
   void start();
-  void stop();  // stops accepting and closes every connection
+  // Stops accepting and closes every connection at once (no close frames). Accepted WebSocket
+  // connections get on_close("server stopped") before stop() returns. start() may be called
+  // again afterwards (a new port when options.port is 0).
+  void stop();
   std::uint16_t port() const;
+  // Open connections (HTTP and WebSocket).
+  std::size_t connection_count() const;
 
  private:
   struct Impl;
