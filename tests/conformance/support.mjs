@@ -196,10 +196,15 @@ export function loggingWebSocketClass() {
 }
 
 // Collects pushed items; next() waits (bounded) for one matching a predicate.
+// mark() is the index the next pushed item will get.
 export class Mailbox {
   constructor() {
     this.items = [];
     this.waiters = [];
+  }
+
+  mark() {
+    return this.items.length;
   }
 
   push(item) {
@@ -212,8 +217,9 @@ export class Mailbox {
     }
   }
 
-  next(pred, ms, step) {
-    const found = this.items.find(pred);
+  // Waits for an item matching pred, looking only at items from index `from` on.
+  next(pred, ms, step, from = 0) {
+    const found = this.items.slice(from).find(pred);
     if (found) return Promise.resolve(found);
     let waiter;
     const p = new Promise((resolve) => {
@@ -391,7 +397,15 @@ export async function scenario(t, name, body) {
 
 // Checks shared by both clients: what a real server puts into a streamed/returned message.
 
-export function assertDate(value, what) {
+// DDP frames carry dates as EJSON {"$date":ms}; REST answers carry them as ISO-8601 strings
+// (plain JSON serialisation of a Date), e.g. chat.sendMessage's message.ts.
+export function assertDate(value, what, transport = 'ddp') {
+  if (transport === 'rest') {
+    assert.equal(typeof value, 'string', `${what} must be an ISO-8601 string over REST, got ${describeValue(value)}`);
+    assert.match(value, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, `${what} must be ISO-8601 UTC`);
+    assert.ok(Math.abs(Date.parse(value) - Date.now()) < 10 * 60_000, `${what} ${value} is not close to now`);
+    return;
+  }
   assert.ok(value && typeof value === 'object', `${what} must be an EJSON date object {"$date":ms}, got ${describeValue(value)}`);
   assert.equal(typeof value.$date, 'number', `${what}.$date must be a number of ms, got ${describeValue(value)}`);
   assert.ok(Math.abs(value.$date - Date.now()) < 10 * 60_000, `${what} ${value.$date} is not close to now (${Date.now()})`);
@@ -420,14 +434,14 @@ export function assertAliceMention(msg, posted, text) {
   assert.equal(msg.t, undefined, `${what} is a user message: no "t" (system type) field`);
 }
 
-export function assertBotMessage(msg, text, what) {
+export function assertBotMessage(msg, text, what, transport) {
   assert.ok(msg && typeof msg === 'object', `${what} must be a message object, got ${describeValue(msg)}`);
   assert.equal(typeof msg._id, 'string', `${what}._id`);
   assert.ok(msg._id.length > 0, `${what}._id must not be empty`);
   assert.equal(msg.rid, GENERAL.id, `${what}.rid`);
   assert.equal(msg.msg, text, `${what}.msg`);
   assertUser(msg.u, BOT, what);
-  assertDate(msg.ts, `${what}.ts`);
+  assertDate(msg.ts, `${what}.ts`, transport);
 }
 
 // The control API's view of the room (what the server stored).
