@@ -50,4 +50,4 @@ echo "conformance: rcgate-sim=$RCGATE_SIM transcripts in $CONFORMANCE_LOG_DIR"
 # line of defence so a wedged client can never hang the run.
 exec node --experimental-websocket --no-warnings=ExperimentalWarning \
   --test --test-reporter=tap --test-timeout=90000 --test-force-exit \
-  ddp-client.test.mjs sdk.test.mjs
+  ddp-client.test.mjs sdk.test.mjs tls.test.mjs
