@@ -1,6 +1,15 @@
 #pragma once
 // An asynchronous HTTP/1.1 client for one origin: keep-alive, one request on the wire at a time,
-// the rest queued in order. TLS when the URL is https. Callbacks run on the loop thread.
+// the rest queued in order. TLS when the URL is https (verified against the system CAs or
+// tls.ca_file, host name included, unless tls.verify is false). Callbacks run on the loop
+// thread, never inside request(). Call every method on the loop thread; destroy the client
+// before the Loop.
+//
+// Every request gets Host, User-Agent ("rcgate/<version>") unless given, and Content-Length from
+// its body. On failure the response has status 0, a FailStage and a readable error, e.g.
+//   Connect "connect: Connection refused"
+//   Tls     "tls: certificate verify failed: self-signed certificate"
+//   Timeout "timeout after 2000 ms"  (request.timeout covers resolving and connecting too)
 #include <functional>
 #include <memory>
 
@@ -26,9 +35,12 @@ class HttpClient {
   // A keep-alive connection that the server closed is reopened transparently once.
   void request(HttpRequest request, Callback callback);
 
-  // Fails queued requests with FailStage::Closed and closes the connection.
+  // Fails the request in flight and the queued ones with FailStage::Closed ("client closed"),
+  // calling their callbacks before it returns, and closes the connection. Final: later requests
+  // fail the same way (called back on the loop).
   void close();
 
+  // Requests not yet answered (in flight and waiting).
   std::size_t queued() const;
 
  private:

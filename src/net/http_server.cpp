@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "net/loop.hpp"
+#include "net/beast_util.hpp"
 #include "net/tls_context.hpp"
 
 namespace rcgate::net {
@@ -94,22 +95,6 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   }
 };
 
-std::string close_description(const websocket::close_reason& reason) {
-  std::string text = "code " + std::to_string(reason.code);
-  if (!reason.reason.empty()) text += " " + std::string(reason.reason.data(), reason.reason.size());
-  return text;
-}
-
-std::string read_error_text(const beast::error_code& ec) {
-  // A peer that vanishes without a close frame shows up as EOF (plain) or a truncated TLS
-  // stream; both read the same to a person.
-  if (ec == asio::error::eof || ec == http::error::end_of_stream ||
-      ec == ssl::error::stream_truncated) {
-    return "read: end of stream";
-  }
-  return "read: " + ec.message();
-}
-
 ServerRequest make_request(const http::request<http::string_body>& req, const std::string& address,
                            std::uint16_t port) {
   ServerRequest out;
@@ -181,7 +166,7 @@ class WsSession final : public Session,
     // A close frame carries at most 123 bytes of reason.
     if (reason.size() > 123) reason.resize(123);
     close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-    close_text_ = "closed by server (" + close_description(close_reason_) + ")";
+    close_text_ = "closed by server (" + detail::close_description(close_reason_) + ")";
     if (accepted_ && !writing_) do_close();  // otherwise after the write in flight / the accept
   }
 
@@ -226,10 +211,10 @@ class WsSession final : public Session,
       if (dropped_) return finish("dropped by server");
       if (closing_) return finish(close_text_);
       if (ec == websocket::error::closed) {
-        return finish("closed by client (" + close_description(ws_->reason()) + ")");
+        return finish("closed by client (" + detail::close_description(ws_->reason()) + ")");
       }
       if (ec == beast::error::timeout) return finish("timeout: the client stopped answering");
-      return finish(read_error_text(ec));
+      return finish(detail::io_error_text("read", ec));
     }
     if (!closing_ && !dropped_) {
       // A copy: the handler may stop the server, which clears handlers_ under our feet.

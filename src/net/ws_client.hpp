@@ -1,6 +1,12 @@
 #pragma once
 // One WebSocket client connection (ws:// or wss://). Text frames only. Make a new one per
 // connection attempt. Handlers run on the loop thread; after close() none is called again.
+// Call every method on the loop thread.
+//
+// Lifetime: the connection keeps itself alive (shared_from_this) while I/O is pending, so the
+// owner may drop its shared_ptr right after close(). Handlers should capture a weak_ptr or a
+// raw pointer to their owner, not a shared_ptr to this client; the handlers are released when
+// the connection ends or close() is called. Destroy clients before the Loop.
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -27,8 +33,10 @@ struct WsClientHandlers {
   std::function<void()> on_open;                          // upgrade done
   std::function<void(std::string_view text)> on_message;  // one text frame
   // Exactly once after connect() unless close() was called first: why the connection ended,
-  // e.g. "connect: Connection refused", "tls: certificate verify failed (...)",
-  // "closed by server (1000)", "read: End of file".
+  // e.g. "connect: Connection refused", "tls: certificate verify failed: self-signed
+  // certificate", "upgrade: refused with HTTP 404 Not Found for /websocket",
+  // "timeout after 15000 ms (tls)", "closed by server (code 4000 TIMEOUT)",
+  // "read: end of stream" (the server vanished without a close frame).
   std::function<void(const std::string& reason)> on_close;
 };
 
@@ -38,10 +46,14 @@ class WsClient {
                                           WsClientHandlers handlers);
   virtual ~WsClient() = default;
 
+  // Starts resolve -> connect -> TLS -> upgrade on url.path (exactly), all within
+  // connect_timeout. Once open there is no read timeout: the protocol above keeps its own
+  // heartbeat.
   virtual void connect() = 0;
   // Queues a text frame. Returns false (and sends nothing) when not open or the queue is full.
   virtual bool send(std::string text) = 0;
-  // Starts a clean close; no handler is called after this.
+  // Starts a clean close (queued frames go out first, then a 1000 close frame); no handler is
+  // called after this. During connecting it simply abandons the attempt.
   virtual void close() = 0;
   virtual bool is_open() const = 0;
 };

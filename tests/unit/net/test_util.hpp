@@ -117,3 +117,79 @@ class RawClient {
 };
 
 }  // namespace rcgate::test
+
+#include <filesystem>
+#include <fstream>
+
+#include "net/tls.hpp"
+
+namespace rcgate::test {
+
+// One self-signed certificate for "localhost" (SAN DNS:localhost, IP:127.0.0.1) per test run:
+// RSA key generation is slow enough to matter under the sanitizers.
+inline const net::SelfSigned& localhost_cert() {
+  static const net::SelfSigned cert = net::make_self_signed("localhost");
+  return cert;
+}
+
+// A file in the temp directory, removed again at the end of the test.
+class TempFile {
+ public:
+  TempFile(const std::string& name, const std::string& content)
+      : path_(std::filesystem::temp_directory_path() /
+              ("rcgate-net-test-" + std::to_string(::getpid()) + "-" + name)) {
+    std::ofstream(path_) << content;
+  }
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A TCP port that accepts connections (the kernel completes the handshake into the backlog)
+// but never reads or answers: a server that hangs.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 16) != 0) {
+      throw std::runtime_error("cannot listen");
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() { ::close(fd_); }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// A port on 127.0.0.1 where nothing listens (bound, then released).
+inline std::uint16_t refused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace rcgate::test
