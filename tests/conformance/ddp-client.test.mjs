@@ -25,7 +25,7 @@ import {
   withTimeout,
 } from './support.mjs';
 
-const HEARTBEAT_MS = 250;
+const HEARTBEAT_MS = 400; // short enough to see several pings, long enough for a loaded CI machine
 
 function createSdk(url) {
   // DDPSDK.create picks up the global WebSocket when called; hand it one that records frames.

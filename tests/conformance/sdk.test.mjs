@@ -27,7 +27,7 @@ import {
 } from './support.mjs';
 
 const { Bot } = sdk;
-const HEARTBEAT_MS = 250;
+const HEARTBEAT_MS = 400; // short enough to see several pings, long enough for a loaded CI machine
 const REOPEN_MS = 200; // the driver's reconnect delay (default 10 s)
 
 function transcriptLogger(tr) {
