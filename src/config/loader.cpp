@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -80,10 +81,12 @@ std::string format_duration(ms value) {
 // Longest accepted duration: far above any sensible timeout, far below any overflow.
 constexpr ms kMaxDuration = 24h;
 
-// "250ms", "15s", "2m", "1h", or a plain number of seconds.
-std::optional<ms> parse_duration(std::string_view text, std::string& error) {
+// "250ms", "15s", "2m", "1h", or a plain number of seconds. Zero only where it means "off".
+std::optional<ms> parse_duration(std::string_view text, std::string& error,
+                                 bool allow_zero = false) {
   if (!text.empty() && text.front() == '-') {
-    error = "must be greater than zero, got " + in_quotes(text);
+    error = (allow_zero ? "must not be negative, got " : "must be greater than zero, got ") +
+            in_quotes(text);
     return std::nullopt;
   }
   std::uint64_t number = 0;
@@ -104,7 +107,7 @@ std::optional<ms> parse_duration(std::string_view text, std::string& error) {
     error = "must be at most " + format_duration(kMaxDuration) + ", got " + in_quotes(text);
     return std::nullopt;
   }
-  if (number == 0) {
+  if (number == 0 && !allow_zero) {
     error = "must be greater than zero, got " + in_quotes(text);
     return std::nullopt;
   }
@@ -244,7 +247,8 @@ class Section {
     return true;
   }
 
-  bool read(std::string_view key, ms& out) {
+  // allow_zero: 0 is accepted (for settings where it means "off").
+  bool read(std::string_view key, ms& out, bool allow_zero = false) {
     const Entry* e = find(key);
     if (!e) return true;
     if (!e->value.IsScalar()) {
@@ -252,7 +256,7 @@ class Section {
                      "expected a duration such as 250ms, 15s, 2m or 1h, got " + kind_of(e->value));
     }
     std::string error;
-    const auto value = parse_duration(e->value.Scalar(), error);
+    const auto value = parse_duration(e->value.Scalar(), error, allow_zero);
     if (!value) return problem(key, error);
     out = *value;
     return true;
@@ -268,6 +272,31 @@ class Section {
     out = *url;
     return true;
   }
+
+  bool read(std::string_view key, int& out, int min, int max) {
+    const Entry* e = find(key);
+    if (!e) return true;
+    int value = 0;
+    if (!e->value.IsScalar() || !YAML::convert<int>::decode(e->value, value)) {
+      return problem(key, "expected a whole number, got " + describe(e->value));
+    }
+    if (value < min || value > max) {
+      return problem(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                              ", got " + std::to_string(value));
+    }
+    out = value;
+    return true;
+  }
+
+  // The raw value of a key that a reader below walks itself (lists, free-form maps); nullptr
+  // when absent. The key counts as known.
+  const YAML::Node* node(std::string_view key) {
+    const Entry* e = find(key);
+    return e ? &e->value : nullptr;
+  }
+
+  const std::string& path() const { return path_; }
+  bool quiet() const { return quiet_; }
 
   // A file or directory name; relative names start at the configuration file's directory.
   bool read_path(std::string_view key, std::string& out, Need need = Need::Optional) {
@@ -474,6 +503,278 @@ void read_rocketchat(Section& s, RocketChatSettings& rc) {
   }
 }
 
+void read_devices(Section& s, core::DeviceOptions& devices) {
+  s.read("mention_commands", devices.mention_commands);
+  const YAML::Node* rooms = s.node("rooms");
+  if (!rooms) return;
+  if (!rooms->IsMap()) {
+    s.problem("rooms",
+              "expected a map from room name or id to its settings "
+              "(general: {mention_commands: false}), got " +
+                  kind_of(*rooms));
+    return;
+  }
+  Context& ctx = s.context();
+  const std::string rooms_path = s.path() + ".rooms";
+  std::map<std::string, int> first_line;
+  for (const auto& pair : *rooms) {
+    const int line = line_of(pair.first.Mark());
+    if (!pair.first.IsScalar() || pair.first.Scalar().empty()) {
+      ctx.add(rooms_path, "expected a room name or id as the key, got " + kind_of(pair.first),
+              line);
+      continue;
+    }
+    const std::string key = pair.first.Scalar();
+    const auto [first, inserted] = first_line.emplace(key, line);
+    if (!inserted) {
+      ctx.add(rooms_path + "." + key,
+              "duplicate key (first set on line " + std::to_string(first->second) + ")", line);
+      continue;
+    }
+    Section room(ctx, rooms_path + "." + key, pair.second, line);
+    core::RoomOverride override_settings;
+    bool enabled = devices.mention_commands;
+    if (room.has("mention_commands") && room.read("mention_commands", enabled)) {
+      override_settings.mention_commands = enabled;
+    }
+    devices.rooms[key] = override_settings;
+  }
+}
+
+// users: a list of people, each mapping a Rocket.Chat username to an automation user.
+void read_users(Section& root, std::vector<core::UserEntry>& users) {
+  const YAML::Node* list = root.node("users");
+  if (!list) return;
+  if (!list->IsSequence()) {
+    root.problem("users", "expected a list of people (- username: alice), got " + kind_of(*list));
+    return;
+  }
+  Context& ctx = root.context();
+  std::map<std::string, std::pair<std::size_t, int>> first;  // lower-case username -> index, line
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const YAML::Node item = (*list)[i];
+    const int item_line = line_of(item.Mark());
+    Section s(ctx, "users[" + std::to_string(i) + "]", item,
+              item_line > 0 ? item_line : root.line("users"));
+    core::UserEntry user;
+    const bool username_ok = s.read("username", user.username, Need::Required);
+    s.read("name", user.name, Need::NonEmpty);
+    std::string access = "allow";
+    s.read_choice("interactions", access, {"allow", "deny"});
+    user.allow = access == "allow";
+    s.read("role", user.role, Need::NonEmpty);
+    if (!username_ok || user.username.empty()) continue;
+    if (user.username.front() == '@') {
+      s.problem("username",
+                "write the username without '@': " + in_quotes(user.username.substr(1)));
+      continue;
+    }
+    const auto [it, inserted] =
+        first.emplace(lower(user.username), std::pair{i, s.line("username")});
+    if (!inserted) {
+      s.problem("username", "duplicate username " + in_quotes(user.username) +
+                                " (first listed as users[" + std::to_string(it->second.first) +
+                                "] on line " + std::to_string(it->second.second) + ")");
+      continue;
+    }
+    if (user.name.empty()) user.name = user.username;
+    users.push_back(std::move(user));
+  }
+}
+
+void read_unknown_users(Section& s, core::UnknownUserOptions& unknown) {
+  std::string reply = unknown.polite ? "polite" : "silent";
+  s.read_choice("reply", reply, {"polite", "silent"});
+  unknown.polite = reply == "polite";
+  s.read("message", unknown.message, Need::NonEmpty);
+}
+
+void read_interactions(Section& s, core::InteractionOptions& interactions,
+                       std::map<std::string, int>& lines) {
+  if (const YAML::Node* engines = s.node("engines")) {
+    const std::string path = s.path() + ".engines";
+    lines[path] = s.line("engines");
+    if (!engines->IsSequence()) {
+      s.problem("engines", "expected a list of plugin names such as [rules, homeassistant], got " +
+                               kind_of(*engines));
+    } else {
+      std::vector<std::string> names;
+      for (std::size_t i = 0; i < engines->size(); ++i) {
+        const YAML::Node item = (*engines)[i];
+        const std::string item_path = path + "[" + std::to_string(i) + "]";
+        const int item_line = line_of(item.Mark()) > 0 ? line_of(item.Mark()) : lines[path];
+        if (!item.IsScalar() || item.Scalar().empty()) {
+          s.context().add(item_path, "expected a plugin name, got " + kind_of(item), item_line);
+          continue;
+        }
+        const std::string& name = item.Scalar();
+        if (std::find(names.begin(), names.end(), name) != names.end()) {
+          s.context().add(item_path, in_quotes(name) + " is listed twice", item_line);
+          continue;
+        }
+        lines[item_path] = item_line;
+        names.push_back(name);
+      }
+      interactions.engines = std::move(names);
+    }
+  }
+  s.read("fallback", interactions.fallback);  // "" is allowed: say nothing
+  s.read("timeout", interactions.timeout);
+  s.read("allow_bots", interactions.allow_bots);
+  {
+    Section rate = s.section("rate_limit");
+    rate.read("messages", interactions.rate_limit.messages, 1, 10'000);
+    rate.read("per", interactions.rate_limit.per);
+  }
+  s.read("followup_window", interactions.followup_window, /*allow_zero=*/true);
+  s.read("catch_up", interactions.catch_up, /*allow_zero=*/true);
+  s.read("encrypted_notice", interactions.encrypted_notice);  // "" is allowed: say nothing
+}
+
+// ----- plugins: each section goes to its plugin as JSON
+
+// "plugins.rules" + "rules[2].pattern" -> "plugins.rules.rules[2].pattern".
+std::string plugin_path(const std::string& name, const std::string& path) {
+  std::string out = "plugins." + name;
+  if (!path.empty()) out += (path.front() == '[' ? "" : ".") + path;
+  return out;
+}
+
+// YAML 1.2's core schema, not yaml-cpp's 1.1 booleans: a rule's keywords [on, off, yes] must stay
+// words. Quoted scalars are always strings.
+nlohmann::json scalar_to_json(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  if (node.Tag() != "?") return text;  // quoted ("!") or explicitly tagged: keep the text
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+    return nullptr;
+  }
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  const bool integer_form = [&] {
+    std::size_t i = text[0] == '-' || text[0] == '+' ? 1 : 0;
+    if (i >= text.size()) return false;
+    for (; i < text.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
+    }
+    return true;
+  }();
+  if (integer_form) {
+    std::int64_t value = 0;
+    const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+    const auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value);
+    if (ec == std::errc() && end == text.data() + text.size()) return value;
+    return text;  // too large for a number: the plugin sees the digits
+  }
+  // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+  std::size_t i = text[0] == '-' || text[0] == '+' ? 1 : 0;
+  std::size_t digits = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i, ++digits;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i, ++digits;
+  }
+  if (digits > 0 && i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    std::size_t j = i + 1;
+    if (j < text.size() && (text[j] == '-' || text[j] == '+')) ++j;
+    std::size_t exponent_digits = 0;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) {
+      ++j, ++exponent_digits;
+    }
+    if (exponent_digits > 0) i = j;
+  }
+  if (digits > 0 && i == text.size()) {
+    double value = 0;
+    const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+    const auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value);
+    if (ec == std::errc() && end == text.data() + text.size()) return value;
+  }
+  return text;
+}
+
+// Converts a plugin's YAML subtree, recording the line of every path in `lines`.
+nlohmann::json yaml_to_json(const YAML::Node& node, const std::string& path, PluginSection& section,
+                            Context& ctx) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& pair : node) {
+        const int line = line_of(pair.first.Mark());
+        if (!pair.first.IsScalar()) {
+          ctx.add(plugin_path(section.name, path),
+                  "expected a plain key, got " + kind_of(pair.first), line);
+          continue;
+        }
+        const std::string& key = pair.first.Scalar();
+        const std::string child = path.empty() ? key : path + "." + key;
+        if (out.contains(key)) {
+          ctx.add(plugin_path(section.name, child),
+                  "duplicate key (first set on line " + std::to_string(section.lines[child]) + ")",
+                  line);
+          continue;
+        }
+        section.lines[child] = line;
+        out[key] = yaml_to_json(pair.second, child, section, ctx);
+      }
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        const YAML::Node item = node[i];
+        const std::string child = path + "[" + std::to_string(i) + "]";
+        const int line = line_of(item.Mark());
+        section.lines[child] = line > 0 ? line : section.lines[path];
+        out.push_back(yaml_to_json(item, child, section, ctx));
+      }
+      return out;
+    }
+    case YAML::NodeType::Scalar:
+      return scalar_to_json(node);
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+void read_plugins(Section& root, std::vector<PluginSection>& plugins) {
+  const YAML::Node* node = root.node("plugins");
+  if (!node) return;
+  if (!node->IsMap()) {
+    root.problem("plugins",
+                 "expected one section per plugin (rules: {...}), got " + kind_of(*node));
+    return;
+  }
+  Context& ctx = root.context();
+  for (const auto& pair : *node) {
+    const int line = line_of(pair.first.Mark());
+    if (!pair.first.IsScalar() || pair.first.Scalar().empty()) {
+      ctx.add("plugins", "expected a plugin name as the key, got " + kind_of(pair.first), line);
+      continue;
+    }
+    PluginSection section;
+    section.name = pair.first.Scalar();
+    section.line = line;
+    const auto first = std::find_if(plugins.begin(), plugins.end(),
+                                    [&](const PluginSection& p) { return p.name == section.name; });
+    if (first != plugins.end()) {
+      ctx.add(plugin_path(section.name, ""),
+              "duplicate key (first set on line " + std::to_string(first->line) + ")", line);
+      continue;
+    }
+    section.lines[""] = line;
+    const YAML::Node& value = pair.second;
+    if (value.IsMap()) {
+      section.config = yaml_to_json(value, "", section, ctx);
+    } else if (value.IsDefined() && !value.IsNull()) {
+      ctx.add(plugin_path(section.name, ""),
+              "expected a map of the plugin's settings, got " + kind_of(value), line);
+      continue;
+    }
+    plugins.push_back(std::move(section));
+  }
+}
+
 void read_settings(Section& root, Settings& settings) {
   {
     Section rocketchat = root.section("rocketchat");
@@ -484,6 +785,21 @@ void read_settings(Section& root, Settings& settings) {
     Section log = root.section("log");
     log.read_choice("level", settings.log.level, {"trace", "debug", "info", "warn", "error"});
   }
+  {
+    Section devices = root.section("devices");
+    read_devices(devices, settings.devices);
+  }
+  read_users(root, settings.users);
+  {
+    Section unknown_users = root.section("unknown_users");
+    read_unknown_users(unknown_users, settings.unknown_users);
+  }
+  {
+    Section interactions = root.section("interactions");
+    read_interactions(interactions, settings.interactions, settings.lines);
+  }
+  read_plugins(root, settings.plugins);
+  if (root.has("plugins")) settings.lines["plugins"] = root.line("plugins");
 }
 
 // Where relative paths in the file start: the file's own directory, made absolute so that a
@@ -540,6 +856,84 @@ LoadResult load_text(const std::string& text, const std::string& path, const Env
                    [](const Problem& a, const Problem& b) { return a.line < b.line; });
   result.problems = std::move(ctx.problems);
   return result;
+}
+
+int plugin_line(const PluginSection& section, const std::string& path) {
+  std::string at = path;
+  while (true) {
+    const auto it = section.lines.find(at);
+    if (it != section.lines.end() && it->second > 0) return it->second;
+    if (at.empty()) return section.line;
+    const auto dot = at.rfind('.');
+    const auto bracket = at.rfind('[');
+    const auto cut = dot == std::string::npos                        ? bracket
+                     : bracket == std::string::npos || dot > bracket ? dot
+                                                                     : bracket;
+    at = cut == std::string::npos ? std::string() : at.substr(0, cut);
+  }
+}
+
+std::vector<Problem> validate_plugins(const Settings& settings,
+                                      const std::vector<rcgate::PluginInfo>& known) {
+  std::vector<Problem> problems;
+  std::vector<std::string> names;
+  for (const auto& info : known) names.push_back(info.name);
+  std::sort(names.begin(), names.end());
+  const auto find_known = [&](const std::string& name) -> const rcgate::PluginInfo* {
+    for (const auto& info : known) {
+      if (info.name == name) return &info;
+    }
+    return nullptr;
+  };
+  const auto unknown_plugin = [&](const std::string& name) {
+    std::string hint = suggestion(name, names);
+    if (hint.empty()) {
+      hint =
+          names.empty() ? " (this build has no plugins)" : " (this build has: " + join(names) + ")";
+    }
+    return "unknown plugin " + in_quotes(name) + hint;
+  };
+
+  for (const auto& section : settings.plugins) {
+    const rcgate::PluginInfo* info = find_known(section.name);
+    if (!info) {
+      problems.push_back({"plugins", unknown_plugin(section.name), section.line});
+      continue;
+    }
+    if (!info->validate) continue;
+    std::vector<rcgate::ConfigIssue> issues;
+    try {
+      issues = info->validate(section.config);
+    } catch (const std::exception& e) {
+      problems.push_back({plugin_path(section.name, ""),
+                          std::string("the plugin failed to check its settings: ") + e.what(),
+                          section.line});
+      continue;
+    }
+    for (const auto& issue : issues) {
+      problems.push_back(
+          {plugin_path(section.name, issue.path), issue.message, plugin_line(section, issue.path)});
+    }
+  }
+
+  const auto& engines = settings.interactions.engines;
+  for (std::size_t i = 0; i < engines.size(); ++i) {
+    const std::string path = "interactions.engines[" + std::to_string(i) + "]";
+    const auto line_it = settings.lines.find(path);
+    const int line = line_it == settings.lines.end() ? 0 : line_it->second;
+    if (!find_known(engines[i])) {
+      problems.push_back({path, unknown_plugin(engines[i]), line});
+    } else if (!settings.plugin(engines[i])) {
+      problems.push_back({path,
+                          in_quotes(engines[i]) +
+                              " has no section under plugins: add one (plugins: {" + engines[i] +
+                              ": {}} takes its defaults)",
+                          line});
+    }
+  }
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const Problem& a, const Problem& b) { return a.line < b.line; });
+  return problems;
 }
 
 std::string format_problems(const std::string& path, const std::vector<Problem>& problems) {

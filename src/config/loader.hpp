@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/settings.hpp"
+#include "rcgate/plugin.hpp"
 
 namespace rcgate::config {
 
@@ -30,6 +31,19 @@ LoadResult load_file(const std::string& path, const Environment& env = process_e
 // Same, from text (path is used in messages and to resolve relative paths).
 LoadResult load_text(const std::string& text, const std::string& path,
                      const Environment& env = process_environment());
+
+// Checks the plugins: sections and interactions.engines against the plugins this build has:
+// every configured plugin must be known (the problem lists the known ones), each section is
+// validated by its plugin (a ConfigIssue{"rules[2].pattern", ...} becomes the problem
+// "plugins.rules.rules[2].pattern: ... (line N)"), and every engine named in
+// interactions.engines must be a known plugin with a section under plugins:. Problems are in file
+// order; empty when all is well. load_file() cannot do this itself: it does not know the plugins.
+std::vector<Problem> validate_plugins(const Settings& settings,
+                                      const std::vector<rcgate::PluginInfo>& known);
+
+// The YAML line for a path inside a plugin's section: that of the path, else of its nearest
+// parent that exists ("rules[2].pattern" missing -> "rules[2]"), else the section's own line.
+int plugin_line(const PluginSection& section, const std::string& path);
 
 // The report printed when problems were found:
 //   rcgate: refusing to start: /etc/rcgate/rcgate.yaml has 2 errors

@@ -1,10 +1,16 @@
 #pragma once
 // rcgate's validated, typed settings. Produced only by config::load(); every other part of rcgate
-// reads these structs and never sees YAML.
+// reads these structs and never sees YAML. The devices, users and interactions sections are the
+// core's own option structs (core/options.hpp), so their defaults are written once, there.
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
+#include "core/options.hpp"
 #include "core/url.hpp"
 
 namespace rcgate::config {
@@ -22,18 +28,18 @@ struct AuthSettings {
 };
 
 struct TlsSettings {
-  bool verify = true;    // verify the server certificate and host name
-  std::string ca_file;   // extra CA bundle (PEM); empty: the system CAs
+  bool verify = true;   // verify the server certificate and host name
+  std::string ca_file;  // extra CA bundle (PEM); empty: the system CAs
 };
 
 struct RocketChatSettings {
-  Url url;                              // http(s) or ws(s) base URL, optional sub-path
+  Url url;  // http(s) or ws(s) base URL, optional sub-path
   AuthSettings auth;
   TlsSettings tls;
-  ms ping_interval{25000};              // send our own ping after this much inbound silence
-  ms dead_after{60000};                 // no inbound frame for this long: the link is dead
+  ms ping_interval{25000};  // send our own ping after this much inbound silence
+  ms dead_after{60000};     // no inbound frame for this long: the link is dead
   ms connect_timeout{15000};
-  ms request_timeout{30000};            // REST calls
+  ms request_timeout{30000};  // REST calls
   ms backoff_initial{1000};
   ms backoff_max{60000};
 };
@@ -42,11 +48,35 @@ struct LogSettings {
   std::string level = "info";  // trace, debug, info, warn, error
 };
 
+// plugins.<name>: handed to the plugin as JSON. `lines` maps JSON paths inside the section
+// ("rules[2].pattern"; "" for the section itself) to YAML lines, so that what the plugin reports
+// can point at the line to fix (validate_plugins).
+struct PluginSection {
+  std::string name;
+  nlohmann::json config = nlohmann::json::object();
+  std::map<std::string, int> lines;
+  int line = 0;  // the line of the plugin's key under plugins:
+};
+
 struct Settings {
-  std::string source;            // the file these settings came from
+  std::string source;  // the file these settings came from
   RocketChatSettings rocketchat;
   std::string state_dir = "/var/lib/rcgate";
   LogSettings log;
+  core::DeviceOptions devices;
+  std::vector<core::UserEntry> users;  // users[].name already defaults to the username
+  core::UnknownUserOptions unknown_users;
+  core::InteractionOptions interactions;
+  std::vector<PluginSection> plugins;  // in file order
+  // Lines of keys that are checked after loading ("interactions.engines[1]"), for their problems.
+  std::map<std::string, int> lines;
+
+  const PluginSection* plugin(const std::string& name) const {
+    for (const auto& p : plugins) {
+      if (p.name == name) return &p;
+    }
+    return nullptr;
+  }
 };
 
 }  // namespace rcgate::config

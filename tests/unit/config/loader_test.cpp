@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -124,17 +125,72 @@ TEST(GoodConfigs, ExampleLoadsAndDocumentsTheDefaults) {
   EXPECT_EQ(rc.backoff_max, defaults.rocketchat.backoff_max);
   EXPECT_EQ(s.state_dir, defaults.state_dir);
   EXPECT_EQ(s.log.level, defaults.log.level);
+
+  EXPECT_EQ(s.devices.mention_commands, defaults.devices.mention_commands);
+  EXPECT_TRUE(s.devices.rooms.empty());
+  EXPECT_TRUE(s.users.empty());
+  EXPECT_EQ(s.unknown_users.polite, defaults.unknown_users.polite);
+  EXPECT_EQ(s.unknown_users.message, defaults.unknown_users.message);
+  const core::InteractionOptions& i = s.interactions;
+  EXPECT_EQ(i.engines, defaults.interactions.engines);
+  EXPECT_EQ(i.fallback, defaults.interactions.fallback);
+  EXPECT_EQ(i.timeout, defaults.interactions.timeout);
+  EXPECT_EQ(i.allow_bots, defaults.interactions.allow_bots);
+  EXPECT_EQ(i.rate_limit.messages, defaults.interactions.rate_limit.messages);
+  EXPECT_EQ(i.rate_limit.per, defaults.interactions.rate_limit.per);
+  EXPECT_EQ(i.followup_window, defaults.interactions.followup_window);
+  EXPECT_EQ(i.catch_up, defaults.interactions.catch_up);
+  EXPECT_EQ(i.encrypted_notice, defaults.interactions.encrypted_notice);
+  EXPECT_TRUE(s.plugins.empty());
+  EXPECT_TRUE(validate_plugins(s, {}).empty());
 }
 
 TEST(GoodConfigs, ExampleNamesEveryKey) {
   const std::string text = test::read_file(source_path("config/rcgate.example.yaml"));
-  for (const char* key :
-       {"rocketchat:",      "url:",           "auth:",          "user_id:",
-        "token:",           "token_file:",    "username:",      "password:",
-        "password_file:",   "tls:",           "verify:",        "ca_file:",
-        "heartbeat:",       "ping_interval:", "dead_after:",    "connect_timeout:",
-        "request_timeout:", "reconnect:",     "initial_delay:", "max_delay:",
-        "state_dir:",       "log:",           "level:"}) {
+  for (const char* key : {"rocketchat:",
+                          "url:",
+                          "auth:",
+                          "user_id:",
+                          "token:",
+                          "token_file:",
+                          "username:",
+                          "password:",
+                          "password_file:",
+                          "tls:",
+                          "verify:",
+                          "ca_file:",
+                          "heartbeat:",
+                          "ping_interval:",
+                          "dead_after:",
+                          "connect_timeout:",
+                          "request_timeout:",
+                          "reconnect:",
+                          "initial_delay:",
+                          "max_delay:",
+                          "state_dir:",
+                          "log:",
+                          "level:",
+                          "devices:",
+                          "mention_commands:",
+                          "rooms:",
+                          "users:",
+                          "name:",
+                          "interactions:",
+                          "role:",
+                          "unknown_users:",
+                          "reply:",
+                          "message:",
+                          "engines:",
+                          "fallback:",
+                          "timeout:",
+                          "allow_bots:",
+                          "rate_limit:",
+                          "messages:",
+                          "per:",
+                          "followup_window:",
+                          "catch_up:",
+                          "encrypted_notice:",
+                          "plugins:"}) {
     EXPECT_NE(text.find(key), std::string::npos) << key;
   }
 }
@@ -447,7 +503,8 @@ TEST(Keys, FarOffUnknownKeyListsTheKnownOnes) {
   const LoadResult result = load(kBase + "mqtt:\n  host: localhost\n");
   ASSERT_EQ(result.problems.size(), 1u) << describe(result);
   EXPECT_EQ(result.problems[0].message,
-            "unknown key 'mqtt' (expected one of: rocketchat, state_dir, log)");
+            "unknown key 'mqtt' (expected one of: rocketchat, state_dir, log, devices, users, "
+            "unknown_users, interactions, plugins)");
 }
 
 TEST(Report, AllProblemsAtOnceInFileOrder) {
@@ -492,6 +549,355 @@ TEST(Report, Format) {
       "  - rocketchat.url: expected an http(s):// or ws(s):// URL, got 'chat.example.org' "
       "(line 3)\n"
       "  - interactions.rules[2]: unknown key 'pattren' (did you mean 'pattern'?) (line 41)\n");
+}
+
+// ----- devices, users, interactions
+
+TEST(Devices, DefaultAndPerRoomOverrides) {
+  const LoadResult result = load(kBase +
+                                 "devices:\n"
+                                 "  mention_commands: false\n"
+                                 "  rooms:\n"
+                                 "    general: { mention_commands: true }\n"
+                                 "    Living room: {mention_commands: false}\n"
+                                 "    c3f8a6a80a707dc9ce744b9d:\n"
+                                 "      mention_commands: true\n"
+                                 "    quiet:\n");
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const core::DeviceOptions& d = result.settings.devices;
+  EXPECT_FALSE(d.mention_commands);
+  ASSERT_EQ(d.rooms.size(), 4u);
+  EXPECT_EQ(d.rooms.at("general").mention_commands, true);
+  EXPECT_EQ(d.rooms.at("Living room").mention_commands, false);
+  EXPECT_EQ(d.rooms.at("c3f8a6a80a707dc9ce744b9d").mention_commands, true);
+  EXPECT_FALSE(d.rooms.at("quiet").mention_commands.has_value());
+}
+
+TEST(Users, MappingWithDefaults) {
+  const LoadResult result = load(kBase +
+                                 "users:\n"
+                                 "  - username: alice\n"
+                                 "    name: alice_home\n"
+                                 "    interactions: allow\n"
+                                 "    role: admin\n"
+                                 "  - username: bob\n"
+                                 "  - {username: mallory, interactions: deny}\n");
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const auto& users = result.settings.users;
+  ASSERT_EQ(users.size(), 3u);
+  EXPECT_EQ(users[0].username, "alice");
+  EXPECT_EQ(users[0].name, "alice_home");
+  EXPECT_TRUE(users[0].allow);
+  EXPECT_EQ(users[0].role, "admin");
+  EXPECT_EQ(users[1].name, "bob") << "the automation user defaults to the username";
+  EXPECT_TRUE(users[1].allow);
+  EXPECT_EQ(users[1].role, "");
+  EXPECT_FALSE(users[2].allow);
+}
+
+TEST(Users, MistakesNameTheEntry) {
+  const LoadResult result = load(kBase +
+                                 "users:\n"                  // 6
+                                 "  - username: alice\n"     // 7
+                                 "  - username: Alice\n"     // 8
+                                 "  - name: nobody\n"        // 9
+                                 "  - username: '@carol'\n"  // 10
+                                 "    interactions: yes\n"   // 11
+                                 "    rol: admin\n"          // 12
+                                 "  - dave\n");              // 13
+  ASSERT_EQ(result.problems.size(), 6u) << describe(result);
+  const auto& p = result.problems;
+  EXPECT_EQ(p[0].path, "users[1].username");
+  EXPECT_EQ(p[0].message, "duplicate username 'Alice' (first listed as users[0] on line 7)");
+  EXPECT_EQ(p[0].line, 8);
+  EXPECT_EQ(p[1].path, "users[2].username");
+  EXPECT_EQ(p[1].message, "is required");
+  EXPECT_EQ(p[1].line, 9);
+  EXPECT_EQ(p[2].path, "users[3].username");
+  EXPECT_EQ(p[2].message, "write the username without '@': 'carol'");
+  EXPECT_EQ(p[3].path, "users[3].interactions");
+  EXPECT_EQ(p[3].message, "expected one of allow, deny, got 'yes'");
+  EXPECT_EQ(p[3].line, 11);
+  EXPECT_EQ(p[4].path, "users[3]");
+  EXPECT_EQ(p[4].message, "unknown key 'rol' (did you mean 'role'?)");
+  EXPECT_EQ(p[4].line, 12);
+  EXPECT_EQ(p[5].path, "users[4]");
+  EXPECT_EQ(p[5].message, "expected a map of settings, got a single value");
+  EXPECT_EQ(p[5].line, 13);
+  EXPECT_EQ(result.settings.users.size(), 1u);
+}
+
+TEST(Users, MustBeAList) {
+  const LoadResult result = load(kBase + "users:\n  alice: admin\n");
+  ASSERT_EQ(result.problems.size(), 1u) << describe(result);
+  EXPECT_EQ(result.problems[0].path, "users");
+  EXPECT_EQ(result.problems[0].message, "expected a list of people (- username: alice), got a map");
+  EXPECT_EQ(result.problems[0].line, 6);
+}
+
+TEST(UnknownUsers, SilentOrAnotherMessage) {
+  const LoadResult silent = load(kBase + "unknown_users:\n  reply: silent\n");
+  ASSERT_TRUE(silent.ok()) << describe(silent);
+  EXPECT_FALSE(silent.settings.unknown_users.polite);
+
+  const LoadResult message = load(kBase + "unknown_users:\n  message: Qui êtes-vous ?\n");
+  ASSERT_TRUE(message.ok()) << describe(message);
+  EXPECT_TRUE(message.settings.unknown_users.polite);
+  EXPECT_EQ(message.settings.unknown_users.message, "Qui êtes-vous ?");
+
+  const LoadResult bad = load(kBase + "unknown_users:\n  reply: polit\n  message: \"\"\n");
+  ASSERT_EQ(bad.problems.size(), 2u) << describe(bad);
+  EXPECT_EQ(bad.problems[0].message,
+            "expected one of polite, silent, got 'polit' (did you mean 'polite'?)");
+  EXPECT_EQ(bad.problems[1].path, "unknown_users.message");
+  EXPECT_EQ(bad.problems[1].message, "must not be empty");
+}
+
+TEST(Interactions, EveryKey) {
+  const LoadResult result = load(kBase +
+                                 "interactions:\n"
+                                 "  engines: [rules, homeassistant]\n"
+                                 "  fallback: \"\"\n"
+                                 "  timeout: 3s\n"
+                                 "  allow_bots: true\n"
+                                 "  rate_limit: {messages: 2, per: 30s}\n"
+                                 "  followup_window: 0\n"
+                                 "  catch_up: 0s\n"
+                                 "  encrypted_notice: \"\"\n");
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const core::InteractionOptions& i = result.settings.interactions;
+  EXPECT_EQ(i.engines, (std::vector<std::string>{"rules", "homeassistant"}));
+  EXPECT_EQ(i.fallback, "");
+  EXPECT_EQ(i.timeout, 3s);
+  EXPECT_TRUE(i.allow_bots);
+  EXPECT_EQ(i.rate_limit.messages, 2);
+  EXPECT_EQ(i.rate_limit.per, 30s);
+  EXPECT_EQ(i.followup_window, 0ms);
+  EXPECT_EQ(i.catch_up, 0ms);
+  EXPECT_EQ(i.encrypted_notice, "");
+  EXPECT_EQ(result.settings.lines.at("interactions.engines[1]"), 7);
+}
+
+TEST(Interactions, Mistakes) {
+  const LoadResult result = load(kBase +
+                                 "interactions:\n"                           // 6
+                                 "  engines:\n"                              // 7
+                                 "    - rules\n"                             // 8
+                                 "    - [jeedom]\n"                          // 9
+                                 "    - rules\n"                             // 10
+                                 "  timeout: 0\n"                            // 11
+                                 "  rate_limit: {messages: 0, per: soon}\n"  // 12
+                                 "  catch_up: -5m\n"                         // 13
+                                 "  followup_window: 1d\n"                   // 14
+                                 "  fallbak: hm\n");                         // 15
+  ASSERT_EQ(result.problems.size(), 8u) << describe(result);
+  const auto& p = result.problems;
+  EXPECT_EQ(p[0].path, "interactions.engines[1]");
+  EXPECT_EQ(p[0].message, "expected a plugin name, got a list");
+  EXPECT_EQ(p[0].line, 9);
+  EXPECT_EQ(p[1].path, "interactions.engines[2]");
+  EXPECT_EQ(p[1].message, "'rules' is listed twice");
+  EXPECT_EQ(p[2].path, "interactions.timeout");
+  EXPECT_EQ(p[2].message, "must be greater than zero, got '0'");
+  EXPECT_EQ(p[3].path, "interactions.rate_limit.messages");
+  EXPECT_EQ(p[3].message, "must be between 1 and 10000, got 0");
+  EXPECT_EQ(p[4].path, "interactions.rate_limit.per");
+  EXPECT_EQ(p[5].path, "interactions.catch_up");
+  EXPECT_EQ(p[5].message, "must not be negative, got '-5m'");
+  EXPECT_EQ(p[6].path, "interactions.followup_window");
+  EXPECT_EQ(p[7].message, "unknown key 'fallbak' (did you mean 'fallback'?)");
+  EXPECT_EQ(result.settings.interactions.engines, std::vector<std::string>{"rules"});
+}
+
+TEST(Interactions, EnginesMustBeAList) {
+  const LoadResult result = load(kBase + "interactions:\n  engines: rules\n");
+  ASSERT_EQ(result.problems.size(), 1u) << describe(result);
+  EXPECT_EQ(result.problems[0].message,
+            "expected a list of plugin names such as [rules, homeassistant], got a single value");
+  EXPECT_EQ(result.problems[0].line, 7);
+}
+
+// ----- plugins
+
+TEST(Plugins, SectionsBecomeJsonWithTheirLines) {
+  const LoadResult result = load(kBase +
+                                 "plugins:\n"                                        // 6
+                                 "  rules:\n"                                        // 7
+                                 "    timeout: 5s\n"                                 // 8
+                                 "    rules:\n"                                      // 9
+                                 "      - name: hello\n"                             // 10
+                                 "        keywords: [on, off, yes, no]\n"            // 11
+                                 "        followup: true\n"                          // 12
+                                 "        count: 42\n"                               // 13
+                                 "        ratio: -1.5e3\n"                           // 14
+                                 "        quoted: \"42\"\n"                          // 15
+                                 "        empty:\n"                                  // 16
+                                 "        tilde: ~\n"                                // 17
+                                 "        huge: 123456789012345678901234567890\n"    // 18
+                                 "        version: 1.2.3\n"                          // 19
+                                 "        plus: +7\n"                                // 20
+                                 "        caps: TRUE\n"                              // 21
+                                 "      - name: second\n"                            // 22
+                                 "        json: {entity_id: \"scene.{{scene}}\"}\n"  // 23
+                                 "  webhook:\n");                                    // 24
+  ASSERT_TRUE(result.ok()) << describe(result);
+  ASSERT_EQ(result.settings.plugins.size(), 2u);
+  const PluginSection& rules = result.settings.plugins[0];
+  EXPECT_EQ(rules.name, "rules");
+  EXPECT_EQ(rules.line, 7);
+  const nlohmann::json expected = nlohmann::json::parse(R"({
+    "timeout": "5s",
+    "rules": [
+      {"name": "hello", "keywords": ["on", "off", "yes", "no"], "followup": true, "count": 42,
+       "ratio": -1500.0, "quoted": "42", "empty": null, "tilde": null,
+       "huge": "123456789012345678901234567890", "version": "1.2.3", "plus": 7, "caps": true},
+      {"name": "second", "json": {"entity_id": "scene.{{scene}}"}}
+    ]})");
+  EXPECT_EQ(rules.config, expected) << rules.config.dump(2);
+  EXPECT_TRUE(rules.config["rules"][0]["count"].is_number_integer());
+  EXPECT_EQ(rules.lines.at(""), 7);
+  EXPECT_EQ(rules.lines.at("timeout"), 8);
+  EXPECT_EQ(rules.lines.at("rules"), 9);
+  EXPECT_EQ(rules.lines.at("rules[0]"), 10);
+  EXPECT_EQ(rules.lines.at("rules[0].keywords[2]"), 11);
+  EXPECT_EQ(rules.lines.at("rules[1].json.entity_id"), 23);
+
+  const PluginSection& webhook = result.settings.plugins[1];
+  EXPECT_EQ(webhook.name, "webhook");
+  EXPECT_EQ(webhook.config, nlohmann::json::object()) << "an empty section is {}";
+  EXPECT_EQ(result.settings.plugin("webhook"), &webhook);
+  EXPECT_EQ(result.settings.plugin("jeedom"), nullptr);
+}
+
+TEST(Plugins, LinesOfPathsFallBackToTheirParents) {
+  PluginSection section;
+  section.line = 7;
+  section.lines = {{"", 7}, {"rules", 9}, {"rules[2]", 20}, {"rules[2].http", 22}};
+  EXPECT_EQ(plugin_line(section, "rules[2].http"), 22);
+  EXPECT_EQ(plugin_line(section, "rules[2].pattern"), 20);
+  EXPECT_EQ(plugin_line(section, "rules[2].http.headers.Authorization"), 22);
+  EXPECT_EQ(plugin_line(section, "rules[7]"), 9);
+  EXPECT_EQ(plugin_line(section, "timeout"), 7);
+  EXPECT_EQ(plugin_line(section, ""), 7);
+  EXPECT_EQ(plugin_line(section, "[0]"), 7);
+}
+
+TEST(Plugins, SectionMistakes) {
+  const LoadResult result = load(kBase +
+                                 "plugins:\n"           // 6
+                                 "  rules: [a, b]\n"    // 7
+                                 "  webhook:\n"         // 8
+                                 "    url: http://x\n"  // 9
+                                 "    url: http://y\n"  // 10
+                                 "  webhook: {}\n"      // 11
+                                 "  jeedom: on\n");     // 12
+  ASSERT_EQ(result.problems.size(), 4u) << describe(result);
+  const auto& p = result.problems;
+  EXPECT_EQ(p[0].path, "plugins.rules");
+  EXPECT_EQ(p[0].message, "expected a map of the plugin's settings, got a list");
+  EXPECT_EQ(p[1].path, "plugins.webhook.url");
+  EXPECT_EQ(p[1].message, "duplicate key (first set on line 9)");
+  EXPECT_EQ(p[1].line, 10);
+  EXPECT_EQ(p[2].path, "plugins.webhook");
+  EXPECT_EQ(p[2].message, "duplicate key (first set on line 8)");
+  EXPECT_EQ(p[3].path, "plugins.jeedom");
+  EXPECT_EQ(p[3].line, 12);
+
+  const LoadResult list = load(kBase + "plugins: [rules]\n");
+  ASSERT_EQ(list.problems.size(), 1u) << describe(list);
+  EXPECT_EQ(list.problems[0].message, "expected one section per plugin (rules: {...}), got a list");
+}
+
+// Plugins as a build registers them, with validators that report what the tests need.
+std::vector<rcgate::PluginInfo> known_plugins() {
+  rcgate::PluginInfo rules;
+  rules.name = "rules";
+  rules.validate = [](const nlohmann::json& section) {
+    std::vector<rcgate::ConfigIssue> issues;
+    if (!section.contains("rules")) issues.push_back({"rules", "is required"});
+    const auto& list = section.value("rules", nlohmann::json::array());
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (list[i].value("pattern", "") == "(") {
+        issues.push_back({"rules[" + std::to_string(i) + "].pattern", "invalid regex"});
+      }
+      if (list[i].contains("pattren")) {
+        issues.push_back({"rules[" + std::to_string(i) + "]", "unknown key 'pattren'"});
+      }
+    }
+    return issues;
+  };
+  rcgate::PluginInfo homeassistant;
+  homeassistant.name = "homeassistant";
+  homeassistant.validate = [](const nlohmann::json&) -> std::vector<rcgate::ConfigIssue> {
+    throw std::runtime_error("bug in the validator");
+  };
+  rcgate::PluginInfo webhook;
+  webhook.name = "webhook";  // no validator: anything goes
+  return {rules, homeassistant, webhook};
+}
+
+TEST(Plugins, PluginIssuesBecomeProblemsWithPathAndLine) {
+  const LoadResult result = load(kBase +
+                                 "interactions:\n"                 // 6
+                                 "  engines: [rules, webhook]\n"   // 7
+                                 "plugins:\n"                      // 8
+                                 "  rules:\n"                      // 9
+                                 "    rules:\n"                    // 10
+                                 "      - pattern: ok\n"           // 11
+                                 "      - pattren: x\n"            // 12
+                                 "      - name: third\n"           // 13
+                                 "        pattern: \"(\"\n"        // 14
+                                 "  webhook: {anything: [1]}\n");  // 15
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const auto problems = validate_plugins(result.settings, known_plugins());
+  ASSERT_EQ(problems.size(), 2u) << format_problems("<config>", problems);
+  EXPECT_EQ(problems[0].path, "plugins.rules.rules[1]");
+  EXPECT_EQ(problems[0].message, "unknown key 'pattren'");
+  EXPECT_EQ(problems[0].line, 12);
+  EXPECT_EQ(problems[1].path, "plugins.rules.rules[2].pattern");
+  EXPECT_EQ(problems[1].line, 14);
+  EXPECT_EQ(format_problems("/etc/rcgate/rcgate.yaml", problems),
+            "rcgate: refusing to start: /etc/rcgate/rcgate.yaml has 2 errors\n"
+            "  - plugins.rules.rules[1]: unknown key 'pattren' (line 12)\n"
+            "  - plugins.rules.rules[2].pattern: invalid regex (line 14)\n");
+}
+
+TEST(Plugins, UnknownPluginsEnginesWithoutASectionAndBrokenValidators) {
+  const LoadResult result = load(kBase +
+                                 "interactions:\n"                                      // 6
+                                 "  engines: [rules, jedom, webhook, homeassistant]\n"  // 7
+                                 "plugins:\n"                                           // 8
+                                 "  rules: {}\n"                                        // 9
+                                 "  homeassistant: {url: x}\n"                          // 10
+                                 "  mqtt: {}\n");                                       // 11
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const auto problems = validate_plugins(result.settings, known_plugins());
+  ASSERT_EQ(problems.size(), 5u) << format_problems("<config>", problems);
+  EXPECT_EQ(problems[0].path, "interactions.engines[1]");
+  EXPECT_EQ(problems[0].message,
+            "unknown plugin 'jedom' (this build has: homeassistant, rules, webhook)");
+  EXPECT_EQ(problems[0].line, 7);
+  EXPECT_EQ(problems[1].path, "interactions.engines[2]");
+  EXPECT_EQ(problems[1].message,
+            "'webhook' has no section under plugins: add one (plugins: {webhook: {}} takes its "
+            "defaults)");
+  EXPECT_EQ(problems[2].path, "plugins.rules.rules");
+  EXPECT_EQ(problems[2].message, "is required");
+  EXPECT_EQ(problems[2].line, 9);
+  EXPECT_EQ(problems[3].path, "plugins.homeassistant");
+  EXPECT_EQ(problems[3].message, "the plugin failed to check its settings: bug in the validator");
+  EXPECT_EQ(problems[3].line, 10);
+  EXPECT_EQ(problems[4].path, "plugins");
+  EXPECT_EQ(problems[4].message,
+            "unknown plugin 'mqtt' (this build has: homeassistant, rules, webhook)");
+  EXPECT_EQ(problems[4].line, 11);
+
+  const LoadResult typo = load(kBase + "plugins:\n  rulez: {}\n");
+  const auto typo_problems = validate_plugins(typo.settings, known_plugins());
+  ASSERT_EQ(typo_problems.size(), 1u);
+  EXPECT_EQ(typo_problems[0].message, "unknown plugin 'rulez' (did you mean 'rules'?)");
+  const auto none = validate_plugins(typo.settings, {});
+  EXPECT_EQ(none.at(0).message, "unknown plugin 'rulez' (this build has no plugins)");
 }
 
 TEST(ProcessEnvironment, ProcessEnvironmentKeepsOnlyRcgateVariables) {
