@@ -1,6 +1,8 @@
 // The rcgate binary as an operator runs it: `rcgate check`, `rcgate run`, configuration errors.
 #include <signal.h>
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 
 #include "support/fixtures.hpp"
@@ -126,7 +128,8 @@ TEST(Cli, ConfigWithThreeMistakesPrintsAllThreeAndExits78) {
     EXPECT_EQ(r.code, 78) << command << "\n" << r.output;
     EXPECT_NE(r.output.find("has 3 errors"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("rocketchat.url"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("rocketchat.heartbeat.ping_intervall"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("rocketchat.heartbeat: unknown key 'ping_intervall'"), std::string::npos)
+        << r.output;
     EXPECT_NE(r.output.find("rocketchat.reconnect.initial_delay"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("secret-value"), std::string::npos) << "secret leaked:\n" << r.output;
   }

@@ -139,9 +139,11 @@ TEST(Realtime, ReconnectsAfterDropWithinBackoffAndResubscribes) {
   auto m = sim.post("messages", {{"room", "general"}, {"user", "bob"}, {"text", "back?"}})["message"];
   EXPECT_TRUE(h.run_until([&] { return h.find(m["_id"]) != nullptr; }));
   int subs = 0;
-  for (const auto& s : sim.stats()["subscriptions"])
+  const auto stats = sim.stats();
+  for (const auto& s : stats["subscriptions"])
     if (s["name"] == "stream-room-messages") ++subs;
-  EXPECT_EQ(subs, 1) << "exactly one live message subscription after the reconnect";
+  EXPECT_EQ(subs, 1) << "exactly one live message subscription after the reconnect: "
+                     << stats.dump();
 }
 
 TEST(Realtime, DetectsASilentServerAndReconnects) {
