@@ -1,6 +1,7 @@
 #pragma once
 // The event loop every part of rcgate runs on: one thread, one io_context, nothing needs a lock.
 // This header keeps Boost out of the code that only needs to post work and arm timers.
+// Everything built on a Loop (timers, servers, clients) must be destroyed before the Loop.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -19,10 +20,12 @@ class Loop {
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
-  // Runs handlers until stop() or until there is no more work. Returns the number of handlers run.
+  // Runs handlers until stop(). An idle loop keeps waiting (a daemon between reconnect attempts
+  // has nothing pending, and must not return). Returns the number of handlers run.
   std::size_t run();
-  // Runs handlers for at most `for_at_most`, returning early when stopped or out of work.
+  // Runs handlers for at most `for_at_most`, returning early when stopped.
   std::size_t run_for(std::chrono::milliseconds for_at_most);
+  // After stop(), run() returns at once until restart() is called.
   void stop();
   bool stopped() const;
   void restart();

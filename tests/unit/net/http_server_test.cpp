@@ -219,6 +219,21 @@ TEST(HttpServer, StopClosesOpenConnections) {
   EXPECT_THROW(RawClient{port}, std::runtime_error);
 }
 
+TEST(HttpServer, CanStartAgainAfterStop) {
+  Loop loop;
+  HttpServer server(loop, local_options());
+  server.on_request([](const ServerRequest&, Respond respond) { respond({200, {}, "again"}); });
+  server.start();
+  server.stop();
+  server.start();
+  const auto response = on_thread(loop, [port = server.port()] {
+    RawClient client(port);
+    client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    return client.read_response();
+  });
+  EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+}
+
 TEST(HttpServer, StartFailsReadablyWhenThePortIsTaken) {
   Loop loop;
   HttpServer first(loop, local_options());
