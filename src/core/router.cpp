@@ -217,8 +217,13 @@ Decision Router::route(const rc::Message& message, const rc::Classification& cla
   if (c.livechat) return ignore("livechat room");
   if (!c.direct) {
     if (!c.member) return ignore("not a member of the room");
+    // The stream's metadata is the server's view at the time of the message, newer than ours
+    // (the bot may have been added back a moment ago); without it (per-room streams, history
+    // fetches) the registry knows best.
     const Device* device = devices_.find(message.rid);
-    if (device != nullptr && !device->available) return ignore("the bot left the room");
+    if (!message.meta.present && device != nullptr && !device->available) {
+      return ignore("the bot left the room");
+    }
   }
   advance_read_position(message);
 
