@@ -7,6 +7,9 @@
 
 #include "config/loader.hpp"
 #include "core/log.hpp"
+#include "app/gateway.hpp"
+#include "app/plugin_host.hpp"
+#include "core/engines.hpp"
 #include "net/loop.hpp"
 
 #ifdef RCGATE_HAVE_SYSTEMD
@@ -48,26 +51,6 @@ void notify(const std::string& what) {
 #endif
 }
 
-std::string where(const rc::Message& m) {
-  if (m.meta.room_type == "d") return "DM";
-  if (!m.meta.room_name.empty()) return "#" + m.meta.room_name;
-  return "room " + m.rid;
-}
-
-// What the daemon does with a message until the devices and interaction engines take over:
-// it says, in the log, what it received and how it understood it.
-void log_message(const rc::Message& m, const rc::Classification& c) {
-  if (c.kind == rc::MessageKind::OwnEcho) return;
-  std::string flags;
-  if (c.direct) flags += ", direct";
-  if (c.mentions_bot) flags += ", mentions the bot";
-  if (c.thread_reply) flags += ", in a thread";
-  if (!c.member) flags += ", room not joined";
-  if (c.from_bot) flags += ", from a bot";
-  spdlog::info("{} {}: {}{}", where(m), m.u.username, rc::to_string(c.kind), flags);
-  spdlog::debug("{} {} text: {:.200}", where(m), m.u.username, m.text);
-}
-
 }  // namespace
 
 int run_daemon(const config::Settings& settings, const std::string& config_path) {
@@ -75,26 +58,31 @@ int run_daemon(const config::Settings& settings, const std::string& config_path)
   net::Loop loop;
   int exit_code = 0;
 
-  rc::RealtimeHandlers handlers;
-  handlers.on_message = log_message;
-  handlers.on_room_changed = [](const std::string& action, const nlohmann::json& room) {
-    spdlog::info("room {}: {} ({})", action, room.value("fname", room.value("name", "")),
-                 room.value("_id", ""));
-  };
-  handlers.on_ephemeral = [](const nlohmann::json& m) {
-    spdlog::warn("server notice: {}", m.value("msg", std::string{}));
-  };
-  rc::RealtimeClient* client_ptr = nullptr;
-  handlers.on_status = [&](const rc::LinkStatus& st) {
+  // Plugins first (the engines), then the gateway that uses them; stopped in reverse.
+  PluginHost plugins(loop, settings.state_dir.empty() ? "" : settings.state_dir + "/plugins");
+  for (const auto& section : settings.plugins) plugins.add(section.name, section.config);
+  Gateway gateway(loop, settings, plugins.scheduler());
+  if (auto error = gateway.load_state(); !error.empty()) {
+    spdlog::error("refusing to start: {}", error);
+    return config::kExitConfig;
+  }
+  plugins.start();
+  std::vector<std::string> missing;
+  gateway.set_engines(
+      core::order_engines(settings.interactions.engines, plugins.engines(), &missing));
+  for (const auto& name : missing)
+    spdlog::error("interactions.engines: '{}' is not running (see the plugin's error above); "
+                  "it is skipped",
+                  name);
+
+  gateway.on_status([&](const rc::LinkStatus& st) {
     notify("STATUS=Rocket.Chat " + std::string(rc::to_string(st.state)) +
            (st.reason.empty() ? "" : ": " + st.reason));
     if (st.state == rc::LinkState::Stopped && st.fatal) {
       exit_code = config::kExitConfig;  // the operator must fix something: no restart loop
       loop.stop();
     }
-  };
-  rc::RealtimeClient client(loop, realtime_options(settings), handlers);
-  client_ptr = &client;
+  });
 
   loop.on_signals({SIGINT, SIGTERM, SIGHUP}, [&](int sig) {
     if (sig == SIGHUP) {
@@ -112,7 +100,6 @@ int run_daemon(const config::Settings& settings, const std::string& config_path)
     }
     spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     notify("STOPPING=1");
-    client_ptr->stop("rcgate is shutting down");
     loop.stop();
   });
 
@@ -131,10 +118,11 @@ int run_daemon(const config::Settings& settings, const std::string& config_path)
   }
 #endif
 
-  client.start();
+  gateway.start();
   notify("READY=1");
   loop.run();
-  client.stop("rcgate stopped");
+  gateway.stop();
+  plugins.stop();
   spdlog::info("rcgate stopped");
   return exit_code;
 }

@@ -10,6 +10,7 @@
 #include "app/check.hpp"
 #include "config/loader.hpp"
 #include "core/log.hpp"
+#include "registry.hpp"
 
 namespace rcgate::app {
 namespace {
@@ -95,6 +96,10 @@ int main(int argc, char** argv) {
   }
 
   auto loaded = config::load_file(config_path);
+  if (loaded.ok()) {
+    // Plugin sections are checked by the plugins themselves, with the same report.
+    loaded.problems = config::validate_plugins(loaded.settings, builtin_plugins());
+  }
   if (!loaded.ok()) {
     std::fputs(config::format_problems(config_path, loaded.problems).c_str(), stderr);
     return config::kExitConfig;

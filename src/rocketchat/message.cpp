@@ -1,5 +1,8 @@
 #include "rocketchat/message.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include <limits>
 #include <utility>
 
@@ -207,6 +210,56 @@ std::optional<Message> parse_stream_args(const json& args, std::string* why) {
   }
   const json* meta = args.size() > 1 ? &args[1] : nullptr;
   return parse_message(*message, meta, why);
+}
+
+std::optional<std::int64_t> parse_iso_time(const std::string& text) {
+  int y, mo, d, h, mi;
+  double sec;
+  char z = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%c", &y, &mo, &d, &h, &mi, &sec, &z) < 6)
+    return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec < 0 || sec >= 61)
+    return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = 0;
+  std::int64_t seconds = static_cast<std::int64_t>(::timegm(&tm));
+  return seconds * 1000 + static_cast<std::int64_t>(sec * 1000.0 + 0.5);
+}
+
+std::string format_iso_time(std::int64_t epoch_ms) {
+  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(epoch_ms % 1000));
+  return buf;
+}
+
+std::optional<Message> parse_rest_message(const json& msg, const RoomMeta& meta, std::string* why) {
+  if (!msg.is_object()) {
+    if (why) *why = "message is not an object";
+    return std::nullopt;
+  }
+  // Bring REST's ISO dates into the EJSON form the stream uses, then parse as usual.
+  json copy = msg;
+  for (const char* key : {"ts", "_updatedAt", "editedAt", "tlm"}) {
+    if (copy.contains(key) && copy[key].is_string()) {
+      if (auto t = parse_iso_time(copy[key].get<std::string>()))
+        copy[key] = json{{"$date", *t}};
+      else
+        copy.erase(key);
+    }
+  }
+  json meta_json = {{"roomParticipant", meta.participant}, {"roomType", meta.room_type}};
+  if (!meta.room_name.empty()) meta_json["roomName"] = meta.room_name;
+  return parse_message(copy, &meta_json, why);
 }
 
 }  // namespace rcgate::rc

@@ -57,6 +57,15 @@ struct Message {
 std::optional<Message> parse_message(const nlohmann::json& msg, const nlohmann::json* meta,
                                      std::string* why = nullptr);
 
+// Parses a message as REST returns it (history endpoints): dates are ISO-8601 strings there
+// ("2026-03-10T09:21:00.000Z") instead of EJSON; meta describes the room it was fetched from.
+std::optional<Message> parse_rest_message(const nlohmann::json& msg, const RoomMeta& meta,
+                                          std::string* why = nullptr);
+
+// "2026-03-10T09:21:00.000Z" -> epoch milliseconds; nullopt when not such a time.
+std::optional<std::int64_t> parse_iso_time(const std::string& text);
+std::string format_iso_time(std::int64_t epoch_ms);
+
 // Parses the args of a __my_messages__ event: [message, meta]; tolerates the old nested form
 // [[message], meta] and a missing meta.
 std::optional<Message> parse_stream_args(const nlohmann::json& args, std::string* why = nullptr);

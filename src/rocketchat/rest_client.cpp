@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "net/http_client.hpp"
+#include "rocketchat/message.hpp"
 
 namespace rcgate::rc {
 
@@ -170,6 +171,17 @@ void RestClient::im_create(const std::string& username, Callback cb) {
 
 void RestClient::public_setting(const std::string& id, Callback cb) {
   get("/api/v1/settings.public?_id=" + url_encode(id), std::move(cb));
+}
+
+void RestClient::history(const std::string& room_type, const std::string& room_id,
+                         std::int64_t oldest_ms, int count, Callback cb) {
+  const char* endpoint = room_type == "p"   ? "groups.history"
+                         : room_type == "d" ? "im.history"
+                                            : "channels.history";
+  get(std::string("/api/v1/") + endpoint + "?roomId=" + url_encode(room_id) +
+          "&oldest=" + url_encode(format_iso_time(oldest_ms)) + "&inclusive=true&count=" +
+          std::to_string(count),
+      std::move(cb));
 }
 
 void RestClient::submit(std::shared_ptr<Pending> p) {

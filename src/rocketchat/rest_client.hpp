@@ -66,6 +66,10 @@ class RestClient {
   void room_info(const std::string& room_id, Callback cb);
   void im_create(const std::string& username, Callback cb);
   void public_setting(const std::string& id, Callback cb);
+  // Messages of a room since `oldest_ms` (inclusive), newest first, as the server returns them.
+  // room_type picks the endpoint: "c" channels, "p" groups, "d" im.
+  void history(const std::string& room_type, const std::string& room_id, std::int64_t oldest_ms,
+               int count, Callback cb);
 
   // Milliseconds since epoch until which requests are held back after a 429 (0 when none).
   std::int64_t paused_until_ms() const { return paused_until_ms_; }

@@ -154,9 +154,9 @@ TEST(Cli, RunLogsInAndStopsCleanlyOnSigterm) {
                          10s))
       << p.log();
   sim.post("messages", {{"room", "general"}, {"user", "alice"}, {"text", "@camera-bot hello"}});
-  EXPECT_TRUE(eventually([&] { return p.log().find("#general alice: new, mentions the bot") !=
+  EXPECT_TRUE(eventually([&] { return p.log().find("#general alice: refused") !=
                                       std::string::npos; }))
-      << p.log();
+      << "alice is not in users: rcgate must refuse her\n" << p.log();
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(5s), 0) << p.log();
   EXPECT_NE(p.log().find("rcgate stopped"), std::string::npos);

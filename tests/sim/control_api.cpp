@@ -132,7 +132,8 @@ ServerResponse ControlApi::handle(const ServerRequest& request) {
       m.tmid = opt_string(body, "tmid").value_or("");
       m.id = opt_string(body, "id").value_or("");
       m.tshow = opt_bool(body, "tshow").value_or(false);
-      for (const char* key : {"attachments", "alias", "emoji", "avatar", "customFields", "file", "files", "groupable"}) {
+      for (const char* key : {"attachments", "alias", "emoji", "avatar", "customFields", "file", "files",
+                              "groupable", "t", "e2e", "content", "bot"}) {
         if (body.contains(key)) m.extra[key] = body[key];
       }
       try {
@@ -259,6 +260,19 @@ ServerResponse ControlApi::handle(const ServerRequest& request) {
     if (path == "/_sim/tokens/expire" && post) {
       User& user = need_user(world, req_string(body, "user"));
       return ok({{"expired", world.expire_login_tokens(user.id)}});
+    }
+
+    if (path == "/_sim/frames" && post) {
+      // {"frame": {...}} (a JSON frame) or {"raw": "text"} (sent as it is, even if malformed).
+      std::string frame;
+      if (body.contains("raw") && body["raw"].is_string()) {
+        frame = body["raw"].get<std::string>();
+      } else if (body.contains("frame")) {
+        frame = body["frame"].dump();
+      } else {
+        throw ControlError(400, "'frame' (JSON) or 'raw' (text) is required");
+      }
+      return ok({{"sent", sim_.inject_frame(frame)}});
     }
 
     if (path == "/_sim/connections/drop" && post) return ok({{"dropped", sim_.drop_connections()}});

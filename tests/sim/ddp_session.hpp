@@ -45,6 +45,9 @@ class DdpSession : public std::enable_shared_from_this<DdpSession> {
   // {"connection","name","event"} for every live subscription.
   void describe_subscriptions(json& out) const;
 
+  // A raw frame from the control API (recorded server frames replayed to the client).
+  void inject(std::string frame) { send(std::move(frame)); }
+
  private:
   struct Subscription {
     std::string id;

@@ -135,6 +135,17 @@ json Sim::stats_json() const {
           {"pings_received", stats_.pings_received}};
 }
 
+int Sim::inject_frame(const std::string& frame) {
+  int n = 0;
+  auto sessions = sessions_;
+  for (auto& [id, session] : sessions) {
+    if (session->closed() || session->user_id().empty()) continue;
+    session->inject(frame);
+    ++n;
+  }
+  return n;
+}
+
 int Sim::drop_connections() {
   int n = 0;
   // Copy first: dropping may end a session while we walk the map.

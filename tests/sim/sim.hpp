@@ -89,6 +89,8 @@ class Sim {
 
   nlohmann::json stats_json() const;
   int drop_connections();  // TCP drop of every DDP connection; returns how many
+  // Sends a raw frame to every logged-in DDP connection (replaying recorded server frames).
+  int inject_frame(const std::string& frame);
 
   // Called by sessions and routers.
   void session_closed(std::uint64_t id);

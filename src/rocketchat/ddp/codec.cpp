@@ -1,5 +1,7 @@
 #include "rocketchat/ddp/codec.hpp"
 
+#include <openssl/sha.h>
+
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -557,6 +559,16 @@ std::string random_id(std::size_t length) {
   id.reserve(length);
   for (std::size_t i = 0; i < length; ++i) id.push_back(kAlphabet[pick(engine)]);
   return id;
+}
+
+std::string derived_id(std::string_view seed, std::size_t length) {
+  static constexpr char kAlphabet[] = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+  constexpr std::size_t kSize = sizeof(kAlphabet) - 1;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  ::SHA256(reinterpret_cast<const unsigned char*>(seed.data()), seed.size(), digest);
+  std::string out;
+  for (std::size_t i = 0; i < length; ++i) out.push_back(kAlphabet[digest[i % sizeof digest] % kSize]);
+  return out;
 }
 
 }  // namespace rcgate::ddp

@@ -104,5 +104,8 @@ json make_ejson_date(std::int64_t ms);
 
 // Meteor-style random id: 17 characters of [23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz].
 std::string random_id(std::size_t length = 17);
+// A Meteor-style id derived from `seed` (SHA-256): the same seed always gives the same id. Used
+// for messages whose retries must never post twice, even across restarts.
+std::string derived_id(std::string_view seed, std::size_t length = 17);
 
 }  // namespace rcgate::ddp

@@ -1,0 +1,358 @@
+#include "app/gateway.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "app/app.hpp"
+#include "persistence/atomic_file.hpp"
+#include "rocketchat/rest_client.hpp"
+#include "core/state.hpp"
+
+namespace rcgate::app {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string str(const json& doc, const char* key) {
+  auto it = doc.find(key);
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+std::string where(const std::string& room_name, bool direct) {
+  if (direct) return "DM";
+  return room_name.empty() ? "a room" : "#" + room_name;
+}
+
+}  // namespace
+
+core::RoomInfo room_info_from_json(const json& doc) {
+  core::RoomInfo r;
+  // Subscriptions carry the room id in `rid`; rooms in `_id`.
+  r.id = str(doc, "rid");
+  if (r.id.empty()) r.id = str(doc, "_id");
+  r.name = str(doc, "name");
+  r.fname = str(doc, "fname");
+  r.type = str(doc, "t");
+  r.parent_id = str(doc, "prid");
+  r.team_id = str(doc, "teamId");
+  auto tm = doc.find("teamMain");
+  r.team_main = tm != doc.end() && tm->is_boolean() && tm->get<bool>();
+  return r;
+}
+
+Gateway::Gateway(net::Loop& loop, const config::Settings& settings, rcgate::Scheduler& scheduler)
+    : loop_(loop),
+      settings_(settings),
+      scheduler_(scheduler),
+      devices_(settings.devices),
+      users_(settings.users),
+      router_({}, settings.interactions, settings.unknown_users, users_, devices_),
+      engines_(scheduler, settings.interactions),
+      save_timer_(loop) {
+  if (!settings.state_dir.empty()) state_path_ = settings.state_dir + "/state.json";
+  engines_.on_audit([](const core::AuditRecord& record) {
+    spdlog::info("audit: {}", core::format_audit(record));
+  });
+}
+
+Gateway::~Gateway() { stop(); }
+
+std::string Gateway::load_state() {
+  if (state_path_.empty()) return {};
+  std::string error;
+  auto text = persistence::read_file(state_path_, &error);
+  if (!text) {
+    if (!error.empty()) spdlog::warn("state: {}; starting with an empty state", error);
+    return {};
+  }
+  auto loaded = core::load_state(*text);
+  if (loaded.status == core::StateLoad::Status::Newer) {
+    return state_path_ + " was written by a newer rcgate (" + loaded.error +
+           "); move it away to start afresh, or run the newer rcgate";
+  }
+  if (loaded.status == core::StateLoad::Status::Corrupt) {
+    auto aside = persistence::set_aside(state_path_);
+    spdlog::warn("state: {} is damaged ({}); set aside as {}; rebuilding from the server",
+                 state_path_, loaded.error, aside.empty() ? "(rename failed)" : aside);
+    return {};
+  }
+  for (const auto& w : loaded.warnings) spdlog::warn("state: {}", w);
+  devices_.restore(std::move(loaded.state.devices));
+  users_.restore(std::move(loaded.state.users));
+  router_.restore(loaded.state.router);
+  spdlog::info("state: {} devices and {} people restored from {}", devices_.size(),
+               users_.seen().size(), state_path_);
+  saved_revision_ = devices_.revision() + users_.revision() + router_.revision();
+  return {};
+}
+
+void Gateway::set_engines(std::vector<std::shared_ptr<rcgate::InteractionEngine>> engines) {
+  engines_.set_engines(std::move(engines));
+}
+
+void Gateway::start() {
+  if (running_) return;
+  running_ = true;
+  rc::RealtimeHandlers h;
+  h.on_status = [this](const rc::LinkStatus& st) {
+    if (status_observer_) status_observer_(st);
+  };
+  h.on_online = [this](const rc::Identity& id) { on_online(id); };
+  h.on_message = [this](const rc::Message& m, const rc::Classification& c) {
+    on_message(m, c, core::Source::Live);
+  };
+  h.on_room_changed = [this](const std::string& a, const json& r) { on_room_changed(a, r); };
+  h.on_subscription_changed = [this](const std::string& a, const json& s) {
+    on_subscription_changed(a, s);
+  };
+  h.on_ephemeral = [](const json& m) {
+    spdlog::warn("server notice: {}", m.value("msg", std::string{}));
+  };
+  client_ = std::make_unique<rc::RealtimeClient>(loop_, realtime_options(settings_), h);
+  client_->start();
+}
+
+void Gateway::stop() {
+  if (!running_) return;
+  running_ = false;
+  if (client_) client_->stop("rcgate is shutting down");
+  save_timer_.cancel();
+  retry_timers_.clear();
+  save_now();
+}
+
+// ---- connection events -------------------------------------------------------------------------
+
+void Gateway::on_online(const rc::Identity& identity) {
+  router_.set_bot({identity.user_id, identity.username});
+  devices_.set_self(identity.user_id);
+  reconcile_and_catch_up();
+}
+
+void Gateway::reconcile_and_catch_up() {
+  client_->rest().subscriptions([this](rc::RestResult r) {
+    if (!running_) return;
+    if (!r.ok()) {
+      spdlog::warn("devices: cannot list the bot's rooms ({}); devices follow live events only",
+                   r.error);
+      return;
+    }
+    const json& list = r.body.contains("update") && r.body["update"].is_array()
+                           ? r.body["update"]
+                           : json::array();
+    std::vector<core::RoomInfo> rooms;
+    std::vector<core::RoomInfo> everything;
+    for (const auto& sub : list) {
+      if (!sub.is_object()) continue;
+      auto info = room_info_from_json(sub);
+      if (info.id.empty()) continue;
+      // 8.x invitations are not memberships yet.
+      if (str(sub, "status") == "INVITED") continue;
+      everything.push_back(info);
+      if (core::is_device_room(info.type)) rooms.push_back(info);
+    }
+    report(devices_.reconcile(rooms));
+    schedule_save();
+    for (const auto& room : everything) {
+      if (room.type == "l") continue;
+      catch_up_room(room.id, room.type, room.name);
+    }
+  });
+}
+
+void Gateway::catch_up_room(const std::string& room_id, const std::string& type,
+                            const std::string& name) {
+  auto since = router_.catch_up_since(room_id, scheduler_.now_ms());
+  if (!since) return;
+  client_->rest().history(type, room_id, *since, 100, [this, room_id, type, name](rc::RestResult r) {
+    if (!running_) return;
+    if (!r.ok()) {
+      spdlog::warn("catch-up: cannot read the history of {} ({})", room_id, r.error);
+      return;
+    }
+    if (!r.body.contains("messages") || !r.body["messages"].is_array()) return;
+    const json& messages = r.body["messages"];
+    rc::RoomMeta meta;
+    meta.present = true;
+    meta.participant = true;
+    meta.room_type = type;
+    meta.room_name = type == "d" ? "" : name;
+    int handled = 0;
+    // The server returns the newest first: handle them in the order they were written.
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+      std::string why;
+      auto m = rc::parse_rest_message(*it, meta, &why);
+      if (!m) {
+        spdlog::warn("catch-up: skipped a message of {} ({})", room_id, why);
+        continue;
+      }
+      auto c = client_->classifier().classify(*m);
+      on_message(*m, c, core::Source::CatchUp);
+      ++handled;
+    }
+    if (handled > 0) spdlog::debug("catch-up: {} messages read in {}", handled, room_id);
+  });
+}
+
+void Gateway::on_room_changed(const std::string& action, const json& room) {
+  auto info = room_info_from_json(room);
+  if (info.id.empty()) return;
+  if (action == "removed") {
+    report(devices_.remove_room(info.id));
+  } else if (core::is_device_room(info.type)) {
+    report(devices_.upsert_room(info));
+  }
+  schedule_save();
+}
+
+void Gateway::on_subscription_changed(const std::string& action, const json& sub) {
+  auto info = room_info_from_json(sub);
+  if (info.id.empty()) return;
+  if (action == "removed") {
+    report(devices_.remove_room(info.id));
+  } else if (action == "inserted" && core::is_device_room(info.type) &&
+             str(sub, "status") != "INVITED") {
+    report(devices_.upsert_room(info));
+  }
+  schedule_save();
+}
+
+void Gateway::report(const core::DeviceChanges& changes) {
+  for (const auto& c : changes) {
+    const auto* d = devices_.find(c.device_id);
+    std::string name = d ? d->name : c.device_id;
+    if (c.what == core::DeviceChange::What::LastMessage) {
+      spdlog::debug("device '{}': last message updated", name);
+    } else {
+      spdlog::info("device '{}' ({}): {}{}", name, c.device_id, core::to_string(c.what),
+                   c.detail.empty() ? "" : " " + c.detail);
+    }
+  }
+}
+
+// ---- messages ---------------------------------------------------------------------------------
+
+void Gateway::on_message(const rc::Message& m, const rc::Classification& c, core::Source source) {
+  if (auto seen = core::device_message(m, c)) report(devices_.on_message(*seen));
+  auto decision = router_.route(m, c, scheduler_.now_ms(), source);
+  switch (decision.kind) {
+    case core::Decision::Kind::Ignore:
+      if (decision.notable)
+        spdlog::info("{} {}: ignored: {}", where(m.meta.room_name, c.direct), m.u.username,
+                     decision.reason);
+      else
+        spdlog::debug("{} {}: ignored: {}", where(m.meta.room_name, c.direct), m.u.username,
+                      decision.reason);
+      schedule_save();
+      return;
+    case core::Decision::Kind::Refuse:
+      spdlog::info("{} {}: refused: {}", where(m.meta.room_name, c.direct), m.u.username,
+                   decision.reason);
+      break;
+    case core::Decision::Kind::NoticeEncrypted:
+      spdlog::info("{}: encrypted message from {}; telling the room once",
+                   where(m.meta.room_name, c.direct), m.u.username);
+      break;
+    case core::Decision::Kind::Ask:
+      spdlog::info("{} {} asks: {:.200}", where(m.meta.room_name, c.direct), m.u.username,
+                   decision.query.text);
+      break;
+  }
+  // The message is marked handled before anyone acts on it, and that is on disk before the
+  // engines run: a crash can lose an answer but never performs an action twice.
+  save_now();
+  answer(decision);
+}
+
+void Gateway::answer(const core::Decision& decision) {
+  const std::string key = decision.query.message_id.empty() ? decision.room_id + decision.reason
+                                                            : decision.query.message_id;
+  if (decision.kind == core::Decision::Kind::Refuse ||
+      decision.kind == core::Decision::Kind::NoticeEncrypted) {
+    if (!decision.text.empty())
+      post(decision.room_id, decision.thread_id, decision.text, "reply:" + key);
+    return;
+  }
+  if (decision.kind != core::Decision::Kind::Ask) return;
+  auto query = decision.query;
+  auto room = decision.room_id;
+  auto thread = decision.thread_id;
+  engines_.ask(query, [this, query, room, thread](core::ChainResult result) {
+    if (!running_) return;
+    router_.on_answered(query, result.reply.expects_followup, scheduler_.now_ms());
+    schedule_save();
+    if (result.kind == core::ChainResult::Kind::Silent) return;
+    std::string text = result.reply.text;
+    // Files in the reply: until uploads arrive, name them so nothing is silently lost.
+    for (const auto& a : result.reply.attachments) {
+      std::string ref = !a.url.empty() ? a.url : a.path;
+      text += "\n" + (a.title.empty() ? ref : a.title + ": " + ref);
+    }
+    if (text.empty()) return;
+    post(room, thread, text, "reply:" + query.message_id);
+  });
+}
+
+void Gateway::post(const std::string& room_id, const std::string& thread_id,
+                   const std::string& text, const std::string& key) {
+  json message = {{"_id", ddp::derived_id(client_->identity().user_id + "/" + key)},
+                  {"rid", room_id},
+                  {"msg", text}};
+  if (!thread_id.empty()) message["tmid"] = thread_id;
+  send_with_retry(std::move(message), 0);
+}
+
+void Gateway::send_with_retry(json message, int attempt) {
+  client_->rest().send_message(message, [this, message, attempt](rc::RestResult r) {
+    if (!running_) return;
+    if (r.ok()) return;
+    // Transport failures and server errors are retried with the same _id (never a double
+    // post); a refusal (read-only room, no permission) is not going to change.
+    bool retry = r.status == 0 || r.status >= 500 || r.status == 429;
+    if (!retry || attempt >= 5) {
+      spdlog::error("could not post in {}: {}{}", message.value("rid", ""), r.error,
+                    retry ? " (gave up after 6 tries)" : "");
+      return;
+    }
+    auto timer = std::make_unique<net::Timer>(loop_);
+    auto* raw = timer.get();
+    retry_timers_.push_back(std::move(timer));
+    raw->start(std::chrono::milliseconds(500 << attempt), [this, message, attempt, raw] {
+      send_with_retry(message, attempt + 1);
+      // The timer has fired; drop it (it is no longer running its callback after this).
+      loop_.post([this, raw] {
+        std::erase_if(retry_timers_, [raw](const auto& t) { return t.get() == raw; });
+      });
+    });
+  });
+}
+
+// ---- state --------------------------------------------------------------------------------------
+
+void Gateway::schedule_save() {
+  if (state_path_.empty() || save_timer_.pending()) return;
+  save_timer_.start(std::chrono::milliseconds(1000), [this] { save_now(); });
+}
+
+void Gateway::save_now() {
+  if (state_path_.empty()) return;
+  std::uint64_t revision = devices_.revision() + users_.revision() + router_.revision();
+  if (revision == saved_revision_) return;
+  save_timer_.cancel();
+  core::State state;
+  state.devices = devices_.snapshot();
+  state.users = users_.seen();
+  state.router = router_.memory();
+  if (auto err = persistence::ensure_directory(settings_.state_dir); !err.empty()) {
+    spdlog::error("state: {}", err);
+    return;
+  }
+  if (auto err = persistence::write_atomic(state_path_, core::dump_state(state), 0600);
+      !err.empty()) {
+    spdlog::error("state: {}", err);
+    return;
+  }
+  saved_revision_ = revision;
+}
+
+}  // namespace rcgate::app
