@@ -49,18 +49,34 @@ say() {  # say USER ROOM TEXT [THREAD-ID]: a person of the household writes in a
     http://127.0.0.1:3300/_sim/messages
 }
 
+transcript() {  # the conversation in a room, as the simulator stored it
+  curl -fsS "http://127.0.0.1:3300/_sim/messages?room=$1" | python3 -c '
+import json, sys
+for m in json.load(sys.stdin)["messages"]:
+    if not m.get("t"):
+        print("   %-10s %s" % (m["u"]["username"] + ":", m["msg"]))' 2>/dev/null || true
+}
+
 ( sleep 3
   echo "-- alice in #general: @camera-bot is the garage door closed?"
   say alice general "@camera-bot is the garage door closed?" >/dev/null
-  sleep 2
-  echo "-- bob writes to the bot directly (DM room of bob and the bot)"
-  say bob "BCmeyJm2r6b8hJiieDPhWaXqgdLBFjrF2q" "turn on the porch light" >/dev/null || true
-  sleep 2
-  echo "-- grandma chats in #general without asking the bot"
+  sleep 1
+  echo "-- bob writes to the bot directly: turn the porch light on"
+  say bob "BCmeyJm2r6b8hJiieDPhWaXqgdLBFjrF2q" "turn the porch light on" >/dev/null
+  sleep 1
+  echo "-- grandma chats in #general without asking the bot: dinner at 7?"
   say grandma general "dinner at 7?" >/dev/null
-  sleep 2
-  echo "-- bob in #lobby, a public room the bot has not joined"
+  sleep 1
+  echo "-- a visitor the house does not know: @camera-bot open the front door"
+  say visitor general "@camera-bot open the front door" >/dev/null
+  sleep 1
+  echo "-- bob in #lobby, a public room the bot has not joined: anyone seen my keys?"
   say bob lobby "anyone seen my keys?" >/dev/null
+  sleep 2
+  echo "== #general as the household sees it:"
+  transcript general
+  echo "== bob's conversation with the bot:"
+  transcript BCmeyJm2r6b8hJiieDPhWaXqgdLBFjrF2q
 ) &
 pids+=($!)
 

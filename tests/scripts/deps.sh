@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(
-  build-essential cmake ninja-build pkgconf git ca-certificates openssl curl
+  build-essential cmake ninja-build pkgconf git ca-certificates openssl curl python3
   libboost-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libsystemd-dev libmosquitto-dev
   libgtest-dev libgmock-dev
