@@ -243,6 +243,16 @@ TEST(Realtime, RefusedTokenStops) {
   EXPECT_NE(h.client->status().reason.find("personal access token"), std::string::npos);
 }
 
+TEST(Realtime, WorksUnderASubPath) {
+  Sim sim({"--root-prefix", "/chat"});
+  ClientHarness h(pat_options(sim.url() + "/chat"));
+  h.client->start();
+  ASSERT_TRUE(h.wait_online()) << sim.log();
+  EXPECT_EQ(h.client->identity().username, "camera-bot") << "REST under /chat/api works too";
+  auto m = sim.post("messages", {{"room", "general"}, {"user", "alice"}, {"text", "sub-path"}})["message"];
+  EXPECT_TRUE(h.run_until([&] { return h.find(m["_id"]) != nullptr; }));
+}
+
 TEST(Realtime, ConnectsOverWssWithTheServersCertificate) {
   Sim sim({}, /*tls=*/true);
   auto o = pat_options(sim.tls_url());

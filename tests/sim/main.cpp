@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: rcgate-sim [--listen 127.0.0.1] [--port N] [--tls-port N] [--cert-out FILE]\n"
     "                  [--ports-file FILE] [--household FILE.json] [--flavour 6|7|8]\n"
-    "                  [--heartbeat-ms MS] [--log-level LEVEL]\n";
+    "                  [--heartbeat-ms MS] [--root-prefix /PATH] [--log-level LEVEL]\n";
 
 [[noreturn]] void usage_error(const std::string& why) {
   std::cerr << "rcgate-sim: " << why << "\n" << kUsage;
@@ -75,6 +75,10 @@ int main(int argc, char** argv) {
       household_file = value;
     } else if (flag == "--flavour" || flag == "--flavor") {
       options.flavour = static_cast<int>(number(flag, value, 6, 8));
+    } else if (flag == "--root-prefix") {
+      if (value.empty() || value[0] != '/' || value.back() == '/')
+        usage_error("--root-prefix takes a path such as /chat");
+      options.root_prefix = value;
     } else if (flag == "--heartbeat-ms") {
       options.heartbeat = std::chrono::milliseconds(number(flag, value, 10, 3600000));
     } else if (flag == "--log-level") {

@@ -180,9 +180,24 @@ void Sim::send_ephemeral(const std::string& uid, const std::string& rid, const s
                                    {"_updatedAt", ddp::make_ejson_date(now)}}}));
 }
 
-void Sim::on_request(const net::ServerRequest& request, net::Respond respond) {
+// Under a root prefix, /chat/api/... is /api/...; the unprefixed paths are not served (404),
+// like a server deployed under a sub-path.
+static bool strip_root_prefix(const std::string& prefix, net::ServerRequest& request) {
+  if (prefix.empty() || request.path.rfind("/_sim/", 0) == 0) return true;
+  if (request.path.rfind(prefix + "/", 0) != 0) return false;
+  request.path = request.path.substr(prefix.size());
+  request.target = request.target.substr(prefix.size());
+  return true;
+}
+
+void Sim::on_request(const net::ServerRequest& original, net::Respond respond) {
   net::ServerResponse response;
+  net::ServerRequest request = original;
   try {
+    if (!strip_root_prefix(options_.root_prefix, request)) {
+      respond(json_response(404, {{"success", false}, {"error", "Not found"}}));
+      return;
+    }
     const std::string& path = request.path;
     spdlog::debug("sim http {} {}", request.method, request.target);
     if (path.rfind("/_sim/", 0) == 0) {
@@ -203,8 +218,10 @@ void Sim::on_request(const net::ServerRequest& request, net::Respond respond) {
   respond(std::move(response));
 }
 
-bool Sim::on_websocket(const net::ServerRequest& request, std::shared_ptr<net::WsServerConnection> connection,
+bool Sim::on_websocket(const net::ServerRequest& original, std::shared_ptr<net::WsServerConnection> connection,
                        net::WsServerHandlers& handlers) {
+  net::ServerRequest request = original;
+  if (!strip_root_prefix(options_.root_prefix, request)) return false;
   if (request.path != "/websocket") return false;
   auto session = std::make_shared<DdpSession>(*this, std::move(connection));
   std::weak_ptr<DdpSession> weak = session;

@@ -29,6 +29,9 @@ struct SimOptions {
   std::string cert_out;                   // where to write the certificate PEM (TLS only)
   int flavour = 8;
   std::chrono::milliseconds heartbeat{15000};
+  // ROOT_URL_PATH_PREFIX: serve /api and /websocket under this sub-path ("/chat"); "" for none.
+  // The control API stays at /_sim.
+  std::string root_prefix;
 };
 
 // Behaviour switches changeable at run time through POST /_sim/settings.
