@@ -206,9 +206,16 @@ TEST_F(Gateway, DevicesFollowTheRooms) {
   auto s = state_of(dir);
   EXPECT_EQ(device(s, "7b2e1d3c0f9e8d7c6b5a4f3e"), nullptr);
   const json* g = device(s, "GENERAL");
-  EXPECT_NE(g->dump().find("\"alice\""), std::string::npos) << "alice spoke: her mention command";
+  EXPECT_EQ(g->at("last").value("sender_username", ""), "alice");
+  EXPECT_EQ(g->at("last").value("sender_name", ""), "Alice Example");
+  EXPECT_NE(g->dump().find("\"alice\""), std::string::npos) << "alice is among the persons";
   const json* cam = device(s, "c3f8a6a80a707dc9ce744b9d");
-  EXPECT_NE(cam->dump().find("motion at the door"), std::string::npos);
+  EXPECT_EQ(cam->at("last").value("text", ""), "motion at the door");
+  // Mention commands: one per person who spoke; switched off for camera-alerts by the config.
+  EXPECT_TRUE(daemon->wait_log("device 'general' (GENERAL): command-added @alice"))
+      << daemon->log();
+  EXPECT_EQ(daemon->log().find("(c3f8a6a80a707dc9ce744b9d): command-added"), std::string::npos)
+      << daemon->log();
 
   // Joined, renamed, left: the same device follows.
   auto room = sim.post("rooms", {{"name", "garage"}, {"type", "p"}, {"members", {"alice"}}})["room"];
