@@ -134,7 +134,7 @@ TEST(Realtime, ReconnectsAfterDropWithinBackoffAndResubscribes) {
   sim.post("connections/drop");
   ASSERT_TRUE(h.run_until([&] { return h.online_count >= 2; })) << sim.log();
   // backoff_max is 400 ms: back within that plus the time a login takes on loopback.
-  EXPECT_LT(ms_since(t0), 400 + 1000);
+  EXPECT_LT(ms_since(t0), 400 + 1500);
   // Resubscribed: a message posted now arrives.
   auto m = sim.post("messages", {{"room", "general"}, {"user", "bob"}, {"text", "back?"}})["message"];
   EXPECT_TRUE(h.run_until([&] { return h.find(m["_id"]) != nullptr; }));
@@ -163,7 +163,8 @@ TEST(Realtime, DetectsASilentServerAndReconnects) {
   ASSERT_TRUE(h.run_until([&] {
     return h.client->status().state == rc::LinkState::BackingOff;
   }, 5s));
-  EXPECT_LT(ms_since(t0), 600 + 400) << "declared dead within dead_after (+ a ping interval)";
+  // dead_after, plus one heartbeat tick and scheduling slack on a loaded (or sanitized) machine.
+  EXPECT_LT(ms_since(t0), 600 + 200 + 1000) << "declared dead within dead_after";
   EXPECT_NE(h.client->status().reason.find("no data"), std::string::npos)
       << h.client->status().reason;
   sim.post("faults", {{"answer_pings", true}});
