@@ -106,6 +106,18 @@ std::optional<milliseconds> parse_duration(const Json& value, std::string& error
   } else if (value.is_number_integer()) {
     error = "must be greater than zero, got " + value.dump();
     return std::nullopt;
+  } else if (value.is_number_float()) {
+    // "timeout: 1.5" — seconds, to the millisecond.
+    const double seconds = value.get<double>();
+    if (!(seconds * 1000 >= 1)) {
+      error = "must be at least 1ms, got " + value.dump();
+      return std::nullopt;
+    }
+    if (seconds * 1000 > static_cast<double>(kMaxDuration.count())) {
+      error = "must be at most " + format_duration(kMaxDuration);
+      return std::nullopt;
+    }
+    return milliseconds(static_cast<milliseconds::rep>(seconds * 1000 + 0.5));
   } else if (value.is_string()) {
     const std::string text = trim(value.get<std::string>());
     if (!text.empty() && text.front() == '-') {
@@ -233,16 +245,10 @@ bool path_inside(const std::string& path, const std::vector<std::string>& dirs) 
   if (ec) return false;
   for (const auto& dir : dirs) {
     std::error_code dir_ec;
-    const auto base = std::filesystem::weakly_canonical(std::filesystem::absolute(dir, dir_ec),
-                                                        dir_ec);
+    auto base = std::filesystem::weakly_canonical(std::filesystem::absolute(dir, dir_ec), dir_ec);
     if (dir_ec) continue;
-    auto f = file.begin();
-    auto b = base.begin();
-    for (; b != base.end() && f != file.end(); ++b, ++f) {
-      if (b->empty()) continue;  // trailing separator of the directory
-      if (*b != *f) break;
-    }
-    while (b != base.end() && b->empty()) ++b;
+    if (base.has_parent_path() && base.filename().empty()) base = base.parent_path();  // "/a/b/"
+    auto [b, f] = std::mismatch(base.begin(), base.end(), file.begin(), file.end());
     if (b == base.end() && f != file.end()) return true;
   }
   return false;

@@ -323,7 +323,7 @@ TEST(HomeAssistantConfig, ReportsEveryProblemWithItsPath) {
   EXPECT_EQ(issues_of({{"url", "http://ha.lan:8123"}, {"token_file", "/nonexistent/token"}}),
             "token_file: file '/nonexistent/token' does not exist\n");
   EXPECT_EQ(issues_of({{"url", "https://ha.lan"}, {"token", "t"}, {"agent_id", "conversation.x"},
-                       {"language", "fr"}, {"timeout", 20}, {"conversation_timeout", "10m"},
+                       {"language", "fr"}, {"timeout", 2.5}, {"conversation_timeout", "10m"},
                        {"verify_tls", false}}),
             "");
 }

@@ -239,7 +239,7 @@ TEST_F(JeedomTest, AnOlderJeedomAnswersWithTextAlone) {
 
 TEST_F(JeedomTest, FilesOnThisHostAreUploaded) {
   jeedom_.camera_file = dir_ + "/cam/entree.jpg";
-  auto& engine = start(config({{"local_files", Json::array({dir_})}}));
+  auto& engine = start(config({{"local_files", Json::array({"/nonexistent", dir_ + "/cam/"})}}));
   Answer a = answer(engine, make_query("photo entrée"));
   ASSERT_EQ(a.kind, Answer::Kind::Replied) << a.error;
   EXPECT_EQ(a.reply.text, "Voici la photo");

@@ -69,6 +69,8 @@ const BadConfig kBadConfigs[] = {
     {"http missing env var",
      R"({"rules":[{"keywords":"a","http":{"url":"http://h/x","headers":{"Authorization":"Bearer ${RCGATE_TEST_SURELY_UNSET}"}}}]})",
      "rules[0].http.headers.Authorization", "environment variable RCGATE_TEST_SURELY_UNSET is not set"},
+    {"http timeout too small", R"({"rules":[{"keywords":"a","http":{"url":"http://h/x","timeout":0.0001}}]})",
+     "rules[0].http.timeout", "must be at least 1ms, got 0.0001"},
     {"http bad timeout", R"({"rules":[{"keywords":"a","http":{"url":"http://h/x","timeout":"10 parsecs"}}]})",
      "rules[0].http.timeout", "expected a duration such as 250ms, 15s, 2m or 1h"},
     {"http ca file missing", R"({"rules":[{"keywords":"a","http":{"url":"https://h/x","ca_file":"/nonexistent/ca.pem"}}]})",
