@@ -57,4 +57,26 @@ struct InteractionOptions {
       "I cannot read encrypted rooms; please write to me in a normal room.";  // "": say nothing
 };
 
+// outbox: everything the bot posts goes through the outbound queue (core/outbox.hpp).
+struct OutboxOptions {
+  ms ttl{3'600'000};          // an item not delivered by then is reported expired
+  int max_items = 1000;       // queued at once; more are refused with a clear error
+  ms retry_initial{2'000};    // first wait after a transient failure; doubles per attempt
+  ms retry_max{300'000};      // longest wait between two attempts of one item
+  ms room_interval{0};        // least time between two posts in one room (0: no pacing)
+};
+
+// asks: open questions (core/asks.hpp). The texts are templates:
+//   hint:     {answers} "Yes, No"   {numbers} "1-2"
+//   answered: {answer} the canonical answer  {user} the username  {name} the display name
+//             (the username when none)  {time} the answer time, HH:MM local time
+struct AskOptions {
+  ms timeout{300'000};  // when the request gives none
+  int max_open = 100;   // open at once; more are refused
+  std::string hint = "Please answer with one of: {answers} (or {numbers}).";  // "": no hint
+  std::string answered = "→ {answer} ({user}, {time})";
+  std::string timed_out = "(no answer — timed out)";
+  std::string cancelled = "(cancelled)";
+};
+
 }  // namespace rcgate::core
