@@ -1,6 +1,10 @@
 // HTTP/1.1 client for one origin. One exchange at a time, read top to bottom:
 // resolve -> connect -> TLS (https) -> write -> read, skipping the first three while a
 // keep-alive connection is open. Every step carries the request's deadline.
+//
+// Streamed bodies (HttpRequest::body_source) go out as the header, then one 64 KiB chunk at a
+// time through a buffer_body serializer; streamed responses (response_file) come in through a
+// buffer_body parser the same way. Neither ever holds more than one chunk of the body.
 #include "net/http_client.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -11,7 +15,13 @@
 #include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <deque>
+#include <limits>
 #include <optional>
 
 #include "net/beast_util.hpp"
@@ -32,6 +42,10 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::size_t kMaxResponseBody = 64 * 1024 * 1024;
 constexpr std::uint32_t kMaxResponseHeader = 64 * 1024;
+// One piece of a streamed body, either way.
+constexpr std::size_t kChunk = 64 * 1024;
+// What an error response keeps of its body when the body was meant for a file.
+constexpr std::size_t kMaxErrorBody = 64 * 1024;
 
 #ifdef RCGATE_VERSION
 constexpr const char* kUserAgent = "rcgate/" RCGATE_VERSION;
@@ -55,6 +69,69 @@ bool iequals(std::string_view a, std::string_view b) {
   }
   return true;
 }
+
+// The file a streamed response goes to. Anything but a completed response leaves no file behind.
+class ResponseFile {
+ public:
+  ResponseFile() = default;
+  ResponseFile(const ResponseFile&) = delete;
+  ResponseFile& operator=(const ResponseFile&) = delete;
+  ~ResponseFile() { discard(); }
+
+  bool open(const std::string& path, std::string& error) {
+    discard();
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      error = "cannot write " + path + ": " + std::strerror(errno);
+      return false;
+    }
+    path_ = path;
+    written_ = 0;
+    return true;
+  }
+  bool is_open() const { return fd_ >= 0; }
+  std::uint64_t written() const { return written_; }
+
+  bool write(const char* data, std::size_t size, std::string& error) {
+    while (size > 0) {
+      const ssize_t n = ::write(fd_, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error = "cannot write " + path_ + ": " + std::strerror(errno);
+        return false;
+      }
+      data += n;
+      size -= static_cast<std::size_t>(n);
+      written_ += static_cast<std::uint64_t>(n);
+    }
+    return true;
+  }
+
+  // Closes the file and keeps it.
+  bool finish(std::string& error) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) {
+      error = "cannot write " + path_ + ": " + std::strerror(errno);
+      ::unlink(path_.c_str());
+      return false;
+    }
+    return true;
+  }
+
+  // Closes and removes a partial file.
+  void discard() {
+    if (fd_ < 0) return;
+    ::close(fd_);
+    ::unlink(path_.c_str());
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+  std::uint64_t written_ = 0;
+};
 
 }  // namespace
 
@@ -105,26 +182,42 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
   }
 
-  void build_wire_request() {
-    HttpRequest& req = current->request;
-    wire.emplace();
+  template <class Message>
+  void fill_header(Message& message, const HttpRequest& req) {
     const http::verb verb = http::string_to_verb(req.method);
     if (verb == http::verb::unknown) {
-      wire->method_string(req.method);
+      message.method_string(req.method);
     } else {
-      wire->method(verb);
+      message.method(verb);
     }
-    wire->target(req.target.empty() ? "/" : req.target);
-    wire->version(11);
+    message.target(req.target.empty() ? "/" : req.target);
+    message.version(11);
     bool has_host = false, has_agent = false;
     for (const auto& [name, value] : req.headers) {
-      if (iequals(name, "Content-Length")) continue;  // ours, from the body
+      // Ours, from the body; and a streamed body always goes with a Content-Length.
+      if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding")) continue;
       has_host = has_host || iequals(name, "Host");
       has_agent = has_agent || iequals(name, "User-Agent");
-      wire->insert(name, value);
+      message.insert(name, value);
     }
-    if (!has_host) wire->set(http::field::host, origin.host_header());
-    if (!has_agent) wire->set(http::field::user_agent, kUserAgent);
+    if (!has_host) message.set(http::field::host, origin.host_header());
+    if (!has_agent) message.set(http::field::user_agent, kUserAgent);
+  }
+
+  void build_wire_request() {
+    HttpRequest& req = current->request;
+    head_request = iequals(req.method, "HEAD");
+    wire.reset();
+    stream_wire.reset();
+    if (req.body_source) {
+      stream_wire.emplace();
+      fill_header(*stream_wire, req);
+      stream_wire->content_length(req.body_source->size());
+      stream_wire->keep_alive(true);
+      return;
+    }
+    wire.emplace();
+    fill_header(*wire, req);
     wire->body() = std::move(req.body);
     wire->prepare_payload();
     wire->keep_alive(true);
@@ -212,6 +305,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 
   void do_write() {
     lowest().expires_at(deadline);
+    if (stream_wire) return do_write_streamed();
     with_stream([this](auto& stream) {
       http::async_write(stream, *wire,
                         [self = shared_from_this(), id = exchange](beast::error_code ec,
@@ -231,11 +325,67 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     do_read();
   }
 
+  // The header first, then the body one chunk at a time: each completion asks for the next.
+  // Called again from the start after a reconnect, so the source is rewound every time.
+  void do_write_streamed() {
+    std::string error;
+    if (!current->request.body_source->rewind(error)) {
+      // Possibly still inside request(): the callback must come later.
+      return post_fail(FailStage::Write, "request body: " + error);
+    }
+    if (!chunk) chunk = std::make_unique<char[]>(kChunk);
+    body_sent = 0;
+    serializer.emplace(*stream_wire);
+    with_stream([this](auto& stream) {
+      http::async_write_header(stream, *serializer,
+                               [self = shared_from_this(), id = exchange](beast::error_code ec,
+                                                                          std::size_t) {
+                                 self->on_write_streamed(id, ec);
+                               });
+    });
+  }
+
+  void on_write_streamed(std::uint64_t id, beast::error_code ec) {
+    if (id != exchange) return;
+    if (ec == http::error::need_buffer) ec = {};  // the chunk went out; the next one, please
+    if (ec) return on_write(id, ec);
+    if (serializer->is_done()) return do_read();
+    BodySource& source = *current->request.body_source;
+    const std::uint64_t total = source.size();
+    std::size_t n = 0;
+    if (body_sent < total) {
+      std::string error;
+      n = source.read(chunk.get(), static_cast<std::size_t>(std::min<std::uint64_t>(
+                                       kChunk, total - body_sent)),
+                      error);
+      if (!error.empty()) return fail(FailStage::Write, "request body: " + error);
+      if (n == 0) {
+        return fail(FailStage::Write, "request body: ended after " + std::to_string(body_sent) +
+                                          " of the announced " + std::to_string(total) +
+                                          " bytes");
+      }
+    }
+    body_sent += n;
+    auto& body = stream_wire->body();
+    body.data = n > 0 ? chunk.get() : nullptr;
+    body.size = n;
+    body.more = body_sent < total;
+    lowest().expires_at(deadline);
+    with_stream([this](auto& stream) {
+      http::async_write(stream, *serializer,
+                        [self = shared_from_this(), id = exchange](beast::error_code write_ec,
+                                                                   std::size_t) {
+                          self->on_write_streamed(id, write_ec);
+                        });
+    });
+  }
+
   void do_read() {
+    if (!current->request.response_file.empty()) return do_read_file_header();
     parser.emplace();
     parser->body_limit(kMaxResponseBody);
     parser->header_limit(kMaxResponseHeader);
-    if (wire->method() == http::verb::head) parser->skip(true);
+    if (head_request) parser->skip(true);
     lowest().expires_at(deadline);
     with_stream([this](auto& stream) {
       http::async_read(stream, buffer, *parser,
@@ -262,6 +412,97 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     response.body = std::move(res.body());
+    if (!res.keep_alive()) drop_connection();
+    complete(std::move(response));
+  }
+
+  // -- a response streamed to a file ------------------------------------------------------------
+
+  void do_read_file_header() {
+    file_parser.emplace();
+    file_parser->header_limit(kMaxResponseHeader);
+    // The size cap is ours (response_file_max), checked as the chunks arrive.
+    file_parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (head_request) file_parser->skip(true);
+    if (!chunk) chunk = std::make_unique<char[]>(kChunk);
+    error_body.clear();
+    lowest().expires_at(deadline);
+    with_stream([this](auto& stream) {
+      http::async_read_header(stream, buffer, *file_parser,
+                              [self = shared_from_this(), id = exchange](beast::error_code ec,
+                                                                         std::size_t) {
+                                self->on_read_file_header(id, ec);
+                              });
+    });
+  }
+
+  void on_read_file_header(std::uint64_t id, beast::error_code ec) {
+    if (id != exchange) return;
+    if (ec == beast::error::timeout) return fail(FailStage::Timeout, timeout_text());
+    if (ec) {
+      if (reused && !retried && !file_parser->got_some() && connection_gone(ec)) return retry();
+      return fail(FailStage::Read, detail::io_error_text("read", ec));
+    }
+    const unsigned status = file_parser->get().result_int();
+    if (status >= 200 && status < 300 && !head_request) {
+      std::string error;
+      if (!out_file.open(current->request.response_file, error)) {
+        return fail(FailStage::Read, error);
+      }
+    }
+    do_read_file_body();
+  }
+
+  void do_read_file_body() {
+    if (file_parser->is_done()) return on_file_response_done();
+    auto& body = file_parser->get().body();
+    body.data = chunk.get();
+    body.size = kChunk;
+    lowest().expires_at(deadline);
+    with_stream([this](auto& stream) {
+      http::async_read(stream, buffer, *file_parser,
+                       [self = shared_from_this(), id = exchange](beast::error_code ec,
+                                                                  std::size_t) {
+                         self->on_read_file_body(id, ec);
+                       });
+    });
+  }
+
+  void on_read_file_body(std::uint64_t id, beast::error_code ec) {
+    if (id != exchange) return;
+    if (ec == http::error::need_buffer) ec = {};  // the chunk is full
+    if (ec == beast::error::timeout) return fail(FailStage::Timeout, timeout_text());
+    if (ec) return fail(FailStage::Read, detail::io_error_text("read", ec));
+    const std::size_t n = kChunk - file_parser->get().body().size;
+    if (out_file.is_open()) {
+      const std::uint64_t max = current->request.response_file_max;
+      if (out_file.written() + n > max) {
+        return fail(FailStage::Read, "response body larger than the limit of " +
+                                         std::to_string(max) + " bytes");
+      }
+      std::string error;
+      if (!out_file.write(chunk.get(), n, error)) return fail(FailStage::Read, error);
+    } else if (error_body.size() < kMaxErrorBody) {
+      error_body.append(chunk.get(), std::min(n, kMaxErrorBody - error_body.size()));
+    }
+    do_read_file_body();
+  }
+
+  void on_file_response_done() {
+    auto& res = file_parser->get();
+    HttpResponse response;
+    response.status = static_cast<int>(res.result_int());
+    for (const auto& field : res) {
+      response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    if (out_file.is_open()) {
+      response.body_in_file = true;
+      response.file_size = out_file.written();
+      std::string error;
+      if (!out_file.finish(error)) return fail(FailStage::Read, error);
+    } else {
+      response.body = std::move(error_body);
+    }
     if (!res.keep_alive()) drop_connection();
     complete(std::move(response));
   }
@@ -302,6 +543,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     current.reset();
     wire.reset();
     parser.reset();
+    serializer.reset();
+    stream_wire.reset();
+    file_parser.reset();
+    out_file.discard();  // still open here only when the exchange failed half-way
+    error_body.clear();
     auto keep_alive = shared_from_this();  // the callback may destroy the HttpClient
     if (callback) callback(std::move(response));
     start_next();
@@ -324,6 +570,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     resolver.cancel();
     resolve_timer.cancel();
     drop_connection();
+    out_file.discard();
     std::vector<Callback> callbacks;
     if (current) callbacks.push_back(std::move(current->callback));
     current.reset();
@@ -366,6 +613,15 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   std::optional<Pending> current;
   std::optional<http::request<http::string_body>> wire;
   std::optional<http::response_parser<http::string_body>> parser;
+  // Streamed bodies: the request with its serializer, the response parser, one shared chunk.
+  std::optional<http::request<http::buffer_body>> stream_wire;
+  std::optional<http::request_serializer<http::buffer_body>> serializer;
+  std::optional<http::response_parser<http::buffer_body>> file_parser;
+  std::unique_ptr<char[]> chunk;
+  std::uint64_t body_sent = 0;
+  ResponseFile out_file;
+  std::string error_body;
+  bool head_request = false;
   // Identifies the exchange a completion belongs to; anything older is ignored.
   std::uint64_t exchange = 0;
   std::chrono::steady_clock::time_point deadline;
