@@ -254,11 +254,95 @@ bool path_inside(const std::string& path, const std::vector<std::string>& dirs) 
   return false;
 }
 
+bool inside_local_files(const std::string& path, const std::vector<std::string>& dirs) {
+  return !path.empty() && path.front() == '/' && path_inside(path, dirs);
+}
+
 bool readable_regular_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::ifstream in(path, std::ios::binary);
   return in.good();
+}
+
+std::string string_at(const Json& value, std::initializer_list<const char*> path) {
+  const Json* node = &value;
+  for (const char* key : path) {
+    if (!node->is_object() || !node->contains(key)) return {};
+    node = &node->at(key);
+  }
+  return node->is_string() ? node->get<std::string>() : std::string();
+}
+
+// --- Calls to a service ------------------------------------------------------------------------
+
+void read_tls_options(SectionReader& reader, CallOptions& options) {
+  if (auto verify = reader.boolean("verify_tls")) options.verify_tls = *verify;
+  if (auto ca = reader.readable_file("ca_file")) options.ca_file = *ca;
+}
+
+HttpCall make_call(std::string method, std::string url, const CallOptions& options) {
+  HttpCall call;
+  call.method = std::move(method);
+  call.url = std::move(url);
+  call.timeout = options.timeout;
+  call.verify_tls = options.verify_tls;
+  call.ca_file = options.ca_file;
+  return call;
+}
+
+bool is_header_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_';
+  });
+}
+
+void add_header_if_missing(std::vector<std::pair<std::string, std::string>>& headers,
+                           std::string_view name, std::string value) {
+  if (header_value(headers, name).empty()) headers.emplace_back(name, std::move(value));
+}
+
+// --- Engine plugins ----------------------------------------------------------------------------
+
+std::string issues_text(std::string_view plugin, const std::vector<ConfigIssue>& issues) {
+  std::string out = "invalid " + std::string(plugin) + " configuration:";
+  for (const auto& issue : issues) out += "\n  - " + issue.path + ": " + issue.message;
+  return out;
+}
+
+namespace {
+
+class EnginePlugin final : public Plugin {
+ public:
+  EnginePlugin(PluginContext& context, MakeEngine make_engine)
+      : context_(context), make_engine_(std::move(make_engine)) {}
+
+  void start() override {
+    engine_ = make_engine_(context_);
+    context_.provide_engine(engine_);
+  }
+  void stop() override { engine_.reset(); }
+
+ private:
+  PluginContext& context_;
+  MakeEngine make_engine_;
+  std::shared_ptr<InteractionEngine> engine_;
+};
+
+}  // namespace
+
+PluginInfo engine_plugin_info(std::string name, std::string description,
+                              std::function<std::vector<ConfigIssue>(const Json&)> validate,
+                              MakeEngine make_engine) {
+  PluginInfo info;
+  info.name = std::move(name);
+  info.description = std::move(description);
+  info.validate = std::move(validate);
+  info.create = [make_engine = std::move(make_engine)](
+                    PluginContext& context) -> std::unique_ptr<Plugin> {
+    return std::make_unique<EnginePlugin>(context, make_engine);
+  };
+  return info;
 }
 
 // --- SectionReader -----------------------------------------------------------------------------
@@ -423,6 +507,18 @@ std::optional<std::string> SectionReader::readable_file(const std::string& key) 
     return std::nullopt;
   }
   return path;
+}
+
+std::optional<std::vector<std::string>> SectionReader::directories(const std::string& key) {
+  auto dirs = string_list(key);
+  if (!dirs) return std::nullopt;
+  for (std::size_t i = 0; i < dirs->size(); ++i) {
+    if ((*dirs)[i].front() != '/') {
+      issues_.push_back({index_path(path_of(key), i),
+                         "expected an absolute directory, got " + in_quotes((*dirs)[i])});
+    }
+  }
+  return dirs;
 }
 
 std::optional<std::string> SectionReader::secret(const std::string& key,

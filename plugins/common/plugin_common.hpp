@@ -1,14 +1,21 @@
 #pragma once
 // Small helpers the built-in plugins share: reading and checking a configuration section (every
 // problem with its path, unknown keys with a suggestion), secrets kept outside the main file,
-// base URLs, and short descriptions of failed HTTP calls. Like the plugins themselves, this
-// depends on include/rcgate only (std + nlohmann_json).
+// base URLs, short descriptions of failed HTTP calls, and what every engine plugin does the same
+// way (its PluginInfo, validate() and make_engine(), asking a service over HTTP, attachments
+// from local files). Like the plugins themselves, this depends on include/rcgate only
+// (std + nlohmann_json).
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
+#include <functional>
+#include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +75,8 @@ class SectionReader {
       const std::string& key);
   // A file that exists and can be read.
   std::optional<std::string> readable_file(const std::string& key);
+  // Absolute directories: one string or a list (`local_files`). A relative one is an issue.
+  std::optional<std::vector<std::string>> directories(const std::string& key);
 
   // A secret given inline (`key`), in a file (`file_key`, first line), or in the environment
   // variable `env_name` (used only when neither key is present). Required: a missing secret is
@@ -104,9 +113,109 @@ std::string header_value(const std::vector<std::pair<std::string, std::string>>&
 // Why an HTTP call did not give a 2xx answer: the transport error, or "HTTP 500: <excerpt>".
 std::string describe_failure(const HttpResult& result);
 
+// The text at `path` inside nested objects (`{"speech", "plain", "speech"}`); "" when a step is
+// missing or the value there is not a string.
+std::string string_at(const Json& value, std::initializer_list<const char*> path);
+
 // Whether `path` (made absolute and normalized) lies inside one of `dirs`.
 bool path_inside(const std::string& path, const std::vector<std::string>& dirs);
+// Whether `path` is absolute and lies inside one of `dirs`: where a service's answer may point
+// rcgate at a file on this host (the operator's `local_files`).
+bool inside_local_files(const std::string& path, const std::vector<std::string>& dirs);
 // Whether `path` names a regular file this process can open for reading.
 bool readable_regular_file(const std::string& path);
+
+// ---- Calls to a service -----------------------------------------------------------------------
+
+// How calls to one service are made: the operator's `timeout`, `verify_tls` and `ca_file`.
+struct CallOptions {
+  CallOptions() = default;
+  explicit CallOptions(milliseconds default_timeout) : timeout(default_timeout) {}
+
+  milliseconds timeout{10000};
+  bool verify_tls = true;
+  std::string ca_file;  // extra CA (PEM); empty: the system's CAs
+};
+
+// Reads `verify_tls` and `ca_file` into `options`. (Each plugin reads `timeout` itself: its
+// default, and where its issue is listed, differ.)
+void read_tls_options(SectionReader& reader, CallOptions& options);
+
+// A request to `url` made with the service's options.
+HttpCall make_call(std::string method, std::string url, const CallOptions& options);
+
+// Whether `name` may be sent as a header name: letters, digits, '-' and '_'.
+bool is_header_name(std::string_view name);
+// Adds `name: value` unless `headers` already give `name` (in any case) a value.
+void add_header_if_missing(std::vector<std::pair<std::string, std::string>>& headers,
+                           std::string_view name, std::string value);
+
+// ---- Engine plugins ---------------------------------------------------------------------------
+
+// "invalid <plugin> configuration:" and one "  - <path>: <message>" line per issue: what
+// make_engine() throws for a section that is not valid.
+std::string issues_text(std::string_view plugin, const std::vector<ConfigIssue>& issues);
+
+// What a plugin's validate() returns: every issue `parse(section, issues)` records.
+template <class Parse>
+std::vector<ConfigIssue> collect_issues(const Json& section, Parse&& parse) {
+  std::vector<ConfigIssue> issues;
+  parse(section, issues);
+  return issues;
+}
+
+// The settings `parse(section, issues)` reads from a valid section; for a section with any issue,
+// throws std::invalid_argument(issues_text(plugin, issues)).
+template <class Parse>
+auto parse_valid(std::string_view plugin, const Json& section, Parse&& parse) {
+  std::vector<ConfigIssue> issues;
+  auto settings = parse(section, issues);
+  if (!issues.empty()) throw std::invalid_argument(issues_text(plugin, issues));
+  return settings;
+}
+
+// Makes a plugin's one interaction engine from its context (for engine_plugin_info).
+using MakeEngine = std::function<std::shared_ptr<InteractionEngine>(PluginContext& context)>;
+
+// The PluginInfo of a plugin that offers one interaction engine: at start() it makes the engine
+// and offers it; at stop() it lets go of it.
+PluginInfo engine_plugin_info(std::string name, std::string description,
+                              std::function<std::vector<ConfigIssue>(const Json&)> validate,
+                              MakeEngine make_engine);
+
+// How an engine answers a question through its service. `build()` makes the request; an
+// exception there is the failed answer "<engine>: could not build the request: ...".
+// `on_response(engine, result)` makes the answer of the result; an exception there is the failed
+// answer "<engine>: unexpected error: ...". The engine is held weakly while the request is out,
+// so that stopping the plugin frees it: one gone before the result arrived answers "<engine>: the
+// engine was stopped". `done` is called exactly once. <engine> is engine.name().
+template <class Engine, class Build, class OnResponse>
+void answer_over_http(Engine& engine, PluginHttpClient& http, std::function<void(Answer)> done,
+                      Build&& build, OnResponse on_response) {
+  const std::string name = engine.name();
+  HttpCall call;
+  try {
+    call = build();
+  } catch (const std::exception& e) {
+    done(Answer::failed(name + ": could not build the request: " + e.what()));
+    return;
+  }
+  std::weak_ptr<Engine> weak = engine.weak_from_this();
+  http.request(std::move(call), [weak, name, on_response = std::move(on_response),
+                                 done = std::move(done)](HttpResult result) {
+    auto self = weak.lock();
+    if (!self) {
+      done(Answer::failed(name + ": the engine was stopped"));
+      return;
+    }
+    Answer answer;
+    try {
+      answer = on_response(*self, result);
+    } catch (const std::exception& e) {
+      answer = Answer::failed(name + ": unexpected error: " + e.what());
+    }
+    done(std::move(answer));
+  });
+}
 
 }  // namespace rcgate::plugins

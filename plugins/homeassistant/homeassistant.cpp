@@ -4,7 +4,6 @@
 #include "homeassistant/homeassistant.hpp"
 
 #include <map>
-#include <stdexcept>
 
 #include "common/plugin_common.hpp"
 
@@ -20,10 +19,8 @@ struct Settings {
   std::string token;
   std::string agent_id;
   std::string language;
-  milliseconds timeout{30000};  // LLM agents can take a while
+  CallOptions call{milliseconds(30000)};  // LLM agents can take a while
   milliseconds conversation_timeout{5 * 60 * 1000};
-  bool verify_tls = true;
-  std::string ca_file;
 };
 
 Settings parse(const Json& section, std::vector<ConfigIssue>& issues) {
@@ -43,26 +40,10 @@ Settings parse(const Json& section, std::vector<ConfigIssue>& issues) {
   if (auto token = r.secret("token", "token_file", kTokenEnv)) s.token = *token;
   if (auto agent = r.string("agent_id")) s.agent_id = *agent;
   if (auto language = r.string("language")) s.language = *language;
-  if (auto timeout = r.duration("timeout")) s.timeout = *timeout;
+  if (auto timeout = r.duration("timeout")) s.call.timeout = *timeout;
   if (auto expiry = r.duration("conversation_timeout")) s.conversation_timeout = *expiry;
-  if (auto verify = r.boolean("verify_tls")) s.verify_tls = *verify;
-  if (auto ca = r.readable_file("ca_file")) s.ca_file = *ca;
+  read_tls_options(r, s.call);
   return s;
-}
-
-std::string issues_text(const std::vector<ConfigIssue>& issues) {
-  std::string out = "invalid homeassistant configuration:";
-  for (const auto& issue : issues) out += "\n  - " + issue.path + ": " + issue.message;
-  return out;
-}
-
-std::string string_at(const Json& object, std::initializer_list<const char*> path) {
-  const Json* node = &object;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->contains(key)) return {};
-    node = &node->at(key);
-  }
-  return node->is_string() ? node->get<std::string>() : std::string();
 }
 
 class HomeAssistantEngine final : public InteractionEngine,
@@ -75,47 +56,16 @@ class HomeAssistantEngine final : public InteractionEngine,
   std::string name() const override { return "homeassistant"; }
 
   void ask(const Query& query, std::function<void(Answer)> done) override {
-    HttpCall call;
-    std::string key;
-    try {
-      if (trim(query.text).empty()) {
-        done(Answer::not_mine());
-        return;
-      }
-      key = query.room_id + '\n' + query.rc_user_id;
-      Json body = {{"text", query.text}};
-      if (!settings_.language.empty()) body["language"] = settings_.language;
-      if (!settings_.agent_id.empty()) body["agent_id"] = settings_.agent_id;
-      if (auto id = conversation_for(key); !id.empty()) body["conversation_id"] = id;
-
-      call.method = "POST";
-      call.url = settings_.url + kProcessPath;
-      call.headers = {{"Authorization", "Bearer " + settings_.token},
-                      {"Content-Type", "application/json"},
-                      {"Accept", "application/json"}};
-      call.body = body.dump();
-      call.timeout = settings_.timeout;
-      call.verify_tls = settings_.verify_tls;
-      call.ca_file = settings_.ca_file;
-    } catch (const std::exception& e) {
-      done(Answer::failed(std::string("homeassistant: could not build the request: ") + e.what()));
+    if (trim(query.text).empty()) {
+      done(Answer::not_mine());
       return;
     }
-    std::weak_ptr<HomeAssistantEngine> weak = weak_from_this();
-    http_.request(std::move(call), [weak, key, done = std::move(done)](HttpResult result) {
-      auto self = weak.lock();
-      if (!self) {
-        done(Answer::failed("homeassistant: the engine was stopped"));
-        return;
-      }
-      Answer answer;
-      try {
-        answer = self->on_response(key, result);
-      } catch (const std::exception& e) {
-        answer = Answer::failed(std::string("homeassistant: unexpected error: ") + e.what());
-      }
-      done(std::move(answer));
-    });
+    const std::string key = query.room_id + '\n' + query.rc_user_id;
+    answer_over_http(
+        *this, http_, std::move(done), [&] { return request_for(query, key); },
+        [key](HomeAssistantEngine& self, const HttpResult& result) {
+          return self.on_response(key, result);
+        });
   }
 
  private:
@@ -123,6 +73,20 @@ class HomeAssistantEngine final : public InteractionEngine,
     std::string id;
     std::int64_t last_used_ms = 0;
   };
+
+  HttpCall request_for(const Query& query, const std::string& key) {
+    Json body = {{"text", query.text}};
+    if (!settings_.language.empty()) body["language"] = settings_.language;
+    if (!settings_.agent_id.empty()) body["agent_id"] = settings_.agent_id;
+    if (auto id = conversation_for(key); !id.empty()) body["conversation_id"] = id;
+
+    HttpCall call = make_call("POST", settings_.url + kProcessPath, settings_.call);
+    call.headers = {{"Authorization", "Bearer " + settings_.token},
+                    {"Content-Type", "application/json"},
+                    {"Accept", "application/json"}};
+    call.body = body.dump();
+    return call;
+  }
 
   // The live conversation of this (room, person), forgetting every expired one on the way.
   std::string conversation_for(const std::string& key) {
@@ -213,47 +177,23 @@ class HomeAssistantEngine final : public InteractionEngine,
   std::map<std::string, Conversation> conversations_;  // key: room id + '\n' + user id
 };
 
-class HomeAssistantPlugin final : public Plugin {
- public:
-  explicit HomeAssistantPlugin(PluginContext& context) : context_(context) {}
-
-  void start() override {
-    engine_ = make_engine(context_.config(), context_.http(), context_.scheduler(),
-                          context_.log());
-    context_.provide_engine(engine_);
-  }
-  void stop() override { engine_.reset(); }
-
- private:
-  PluginContext& context_;
-  std::shared_ptr<InteractionEngine> engine_;
-};
-
 }  // namespace
 
-std::vector<ConfigIssue> validate(const Json& section) {
-  std::vector<ConfigIssue> issues;
-  parse(section, issues);
-  return issues;
-}
+std::vector<ConfigIssue> validate(const Json& section) { return collect_issues(section, parse); }
 
 std::shared_ptr<InteractionEngine> make_engine(const Json& section, PluginHttpClient& http,
                                                Scheduler& scheduler, PluginLog& log) {
-  std::vector<ConfigIssue> issues;
-  Settings settings = parse(section, issues);
-  if (!issues.empty()) throw std::invalid_argument(issues_text(issues));
-  return std::make_shared<HomeAssistantEngine>(std::move(settings), http, scheduler, log);
+  return std::make_shared<HomeAssistantEngine>(parse_valid("homeassistant", section, parse), http,
+                                               scheduler, log);
 }
 
 PluginInfo plugin_info() {
-  PluginInfo info;
-  info.name = "homeassistant";
-  info.description = "answers through Home Assistant's conversation API (Assist, or an LLM agent)";
-  info.validate = [](const Json& section) { return validate(section); };
-  info.create = [](PluginContext& context) -> std::unique_ptr<Plugin> {
-    return std::make_unique<HomeAssistantPlugin>(context);
-  };
-  return info;
+  return engine_plugin_info(
+      "homeassistant",
+      "answers through Home Assistant's conversation API (Assist, or an LLM agent)", validate,
+      [](PluginContext& context) {
+        return make_engine(context.config(), context.http(), context.scheduler(), context.log());
+      });
 }
 
 }  // namespace rcgate::plugins::homeassistant

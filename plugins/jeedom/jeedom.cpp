@@ -2,9 +2,7 @@
 // automation user is sent as Jeedom's `profile`, so that Jeedom's own per-user rules apply.
 #include "jeedom/jeedom.hpp"
 
-#include <algorithm>
 #include <optional>
-#include <stdexcept>
 
 #include "common/plugin_common.hpp"
 
@@ -21,9 +19,7 @@ enum class Files { Auto, None };
 struct Settings {
   std::string url;  // base URL, no trailing '/'
   std::string api_key;
-  milliseconds timeout{10000};
-  bool verify_tls = true;
-  std::string ca_file;
+  CallOptions call;
   NotUnderstood not_understood = NotUnderstood::Next;
   Files files = Files::Auto;
   std::vector<std::string> local_files = {"/tmp/jeedom", "/var/www/html"};
@@ -44,9 +40,8 @@ Settings parse(const Json& section, std::vector<ConfigIssue>& issues) {
     }
   }
   if (auto key = r.secret("api_key", "api_key_file", kApiKeyEnv)) s.api_key = *key;
-  if (auto timeout = r.duration("timeout")) s.timeout = *timeout;
-  if (auto verify = r.boolean("verify_tls")) s.verify_tls = *verify;
-  if (auto ca = r.readable_file("ca_file")) s.ca_file = *ca;
+  if (auto timeout = r.duration("timeout")) s.call.timeout = *timeout;
+  read_tls_options(r, s.call);
   if (auto mode = r.string("not_understood")) {
     if (*mode == "next") {
       s.not_understood = NotUnderstood::Next;
@@ -68,21 +63,7 @@ Settings parse(const Json& section, std::vector<ConfigIssue>& issues) {
                            did_you_mean(*files, {"auto", "none"}));
     }
   }
-  if (r.has("local_files")) {
-    const Json& value = *r.get("local_files");
-    if (value.is_array() && value.empty()) {
-      s.local_files.clear();
-    } else if (auto dirs = r.string_list("local_files")) {
-      s.local_files.clear();
-      for (std::size_t i = 0; i < dirs->size(); ++i) {
-        if ((*dirs)[i].front() != '/') {
-          issues.push_back({index_path(r.path_of("local_files"), i),
-                            "expected an absolute directory, got " + in_quotes((*dirs)[i])});
-        }
-        s.local_files.push_back((*dirs)[i]);
-      }
-    }
-  }
+  if (auto dirs = r.directories("local_files")) s.local_files = *dirs;  // [] for none
   if (auto root = r.string("web_root")) {
     if (root->front() != '/') {
       r.issue("web_root", "expected an absolute directory (Jeedom's web root on its own host, "
@@ -92,12 +73,6 @@ Settings parse(const Json& section, std::vector<ConfigIssue>& issues) {
     while (s.web_root.size() > 1 && s.web_root.back() == '/') s.web_root.pop_back();
   }
   return s;
-}
-
-std::string issues_text(const std::vector<ConfigIssue>& issues) {
-  std::string out = "invalid jeedom configuration:";
-  for (const auto& issue : issues) out += "\n  - " + issue.path + ": " + issue.message;
-  return out;
 }
 
 std::string lower_case(std::string text) { return to_lower_ascii(text); }
@@ -116,51 +91,33 @@ class JeedomEngine final : public InteractionEngine,
   std::string name() const override { return "jeedom"; }
 
   void ask(const Query& query, std::function<void(Answer)> done) override {
-    HttpCall call;
-    try {
-      if (trim(query.text).empty()) {
-        done(Answer::not_mine());
-        return;
-      }
-      Json params = {{"apikey", settings_.api_key}, {"query", query.text}};
-      // Jeedom compares profiles in lower case (interactQuery::tryToReply lower-cases its own).
-      if (!query.automation_user.empty()) params["profile"] = lower_case(query.automation_user);
-      // Without emptyReply Jeedom answers "Désolé je n'ai pas compris" itself, and the next
-      // engine would never be asked.
-      if (settings_.not_understood == NotUnderstood::Next) params["emptyReply"] = 1;
-      const Json request = {{"jsonrpc", "2.0"},
-                            {"id", next_id_++},
-                            {"method", "interact::tryToReply"},
-                            {"params", std::move(params)}};
-      call.method = "POST";
-      call.url = settings_.url + kApiPath;
-      call.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-      call.body = request.dump();
-      call.timeout = settings_.timeout;
-      call.verify_tls = settings_.verify_tls;
-      call.ca_file = settings_.ca_file;
-    } catch (const std::exception& e) {
-      done(Answer::failed(std::string("jeedom: could not build the request: ") + e.what()));
+    if (trim(query.text).empty()) {
+      done(Answer::not_mine());
       return;
     }
-    std::weak_ptr<JeedomEngine> weak = weak_from_this();
-    http_.request(std::move(call), [weak, done = std::move(done)](HttpResult result) {
-      auto self = weak.lock();
-      if (!self) {
-        done(Answer::failed("jeedom: the engine was stopped"));
-        return;
-      }
-      Answer answer;
-      try {
-        answer = self->on_response(result);
-      } catch (const std::exception& e) {
-        answer = Answer::failed(std::string("jeedom: unexpected error: ") + e.what());
-      }
-      done(std::move(answer));
-    });
+    answer_over_http(
+        *this, http_, std::move(done), [&] { return request_for(query); },
+        [](JeedomEngine& self, const HttpResult& result) { return self.on_response(result); });
   }
 
  private:
+  HttpCall request_for(const Query& query) {
+    Json params = {{"apikey", settings_.api_key}, {"query", query.text}};
+    // Jeedom compares profiles in lower case (interactQuery::tryToReply lower-cases its own).
+    if (!query.automation_user.empty()) params["profile"] = lower_case(query.automation_user);
+    // Without emptyReply Jeedom answers "Désolé je n'ai pas compris" itself, and the next
+    // engine would never be asked.
+    if (settings_.not_understood == NotUnderstood::Next) params["emptyReply"] = 1;
+    const Json request = {{"jsonrpc", "2.0"},
+                          {"id", next_id_++},
+                          {"method", "interact::tryToReply"},
+                          {"params", std::move(params)}};
+    HttpCall call = make_call("POST", settings_.url + kApiPath, settings_.call);
+    call.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+    call.body = request.dump();
+    return call;
+  }
+
   Answer on_response(const HttpResult& result) {
     const std::string where = url_for_log(settings_.url + kApiPath);
     if (!result.error.empty()) {
@@ -214,9 +171,7 @@ class JeedomEngine final : public InteractionEngine,
     std::string message;
     std::string code;
     if (error.is_object()) {
-      if (error.contains("message") && error.at("message").is_string()) {
-        message = error.at("message").get<std::string>();
-      }
+      message = string_at(error, {"message"});
       if (error.contains("code") && error.at("code").is_number()) code = error.at("code").dump();
     } else if (error.is_string()) {
       message = error.get<std::string>();
@@ -250,8 +205,8 @@ class JeedomEngine final : public InteractionEngine,
       Attachment attachment;
       if (is_http_url(entry)) {
         attachment.url = entry;
-      } else if (entry.front() == '/' && readable_regular_file(entry) &&
-                 path_inside(entry, settings_.local_files)) {
+      } else if (inside_local_files(entry, settings_.local_files) &&
+                 readable_regular_file(entry)) {
         // rcgate runs on Jeedom's host (or shares the directory): upload the file itself.
         attachment.path = entry;
       } else if (auto url = web_url(entry)) {
@@ -289,46 +244,21 @@ class JeedomEngine final : public InteractionEngine,
   long long next_id_ = 1;
 };
 
-class JeedomPlugin final : public Plugin {
- public:
-  explicit JeedomPlugin(PluginContext& context) : context_(context) {}
-
-  void start() override {
-    engine_ = make_engine(context_.config(), context_.http(), context_.log());
-    context_.provide_engine(engine_);
-  }
-  void stop() override { engine_.reset(); }
-
- private:
-  PluginContext& context_;
-  std::shared_ptr<InteractionEngine> engine_;
-};
-
 }  // namespace
 
-std::vector<ConfigIssue> validate(const Json& section) {
-  std::vector<ConfigIssue> issues;
-  parse(section, issues);
-  return issues;
-}
+std::vector<ConfigIssue> validate(const Json& section) { return collect_issues(section, parse); }
 
 std::shared_ptr<InteractionEngine> make_engine(const Json& section, PluginHttpClient& http,
                                                PluginLog& log) {
-  std::vector<ConfigIssue> issues;
-  Settings settings = parse(section, issues);
-  if (!issues.empty()) throw std::invalid_argument(issues_text(issues));
-  return std::make_shared<JeedomEngine>(std::move(settings), http, log);
+  return std::make_shared<JeedomEngine>(parse_valid("jeedom", section, parse), http, log);
 }
 
 PluginInfo plugin_info() {
-  PluginInfo info;
-  info.name = "jeedom";
-  info.description = "answers through Jeedom's interactions (JSON-RPC interact::tryToReply)";
-  info.validate = [](const Json& section) { return validate(section); };
-  info.create = [](PluginContext& context) -> std::unique_ptr<Plugin> {
-    return std::make_unique<JeedomPlugin>(context);
-  };
-  return info;
+  return engine_plugin_info(
+      "jeedom", "answers through Jeedom's interactions (JSON-RPC interact::tryToReply)", validate,
+      [](PluginContext& context) {
+        return make_engine(context.config(), context.http(), context.log());
+      });
 }
 
 }  // namespace rcgate::plugins::jeedom

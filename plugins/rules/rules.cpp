@@ -11,7 +11,6 @@
 #include <optional>
 #include <regex>
 #include <set>
-#include <stdexcept>
 
 #include "common/plugin_common.hpp"
 
@@ -393,9 +392,7 @@ struct HttpAction {
   std::vector<std::pair<std::string, Template>> headers;
   std::optional<Template> body;
   std::optional<Json> json;  // every string inside is a template
-  milliseconds timeout{10000};
-  bool verify_tls = true;
-  std::string ca_file;
+  CallOptions options;
 };
 
 struct Rule {
@@ -464,7 +461,7 @@ std::optional<HttpAction> parse_http(const Json& value, const std::string& path,
   const std::size_t before = issues.size();
   r.only_keys({"method", "url", "headers", "body", "json", "timeout", "verify_tls", "ca_file"});
   HttpAction action;
-  action.timeout = default_timeout;
+  action.options.timeout = default_timeout;
 
   if (auto url = r.string("url", true)) {
     std::string error;
@@ -518,9 +515,7 @@ std::optional<HttpAction> parse_http(const Json& value, const std::string& path,
   if (auto headers = r.string_map("headers")) {
     for (auto& [name, raw] : *headers) {
       const std::string header_path = r.path_of("headers") + "." + name;
-      if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) {
-            return std::isalnum(c) || c == '-' || c == '_';
-          })) {
+      if (!is_header_name(name)) {
         issues.push_back({header_path, "invalid header name " + in_quotes(name)});
         continue;
       }
@@ -535,9 +530,8 @@ std::optional<HttpAction> parse_http(const Json& value, const std::string& path,
       }
     }
   }
-  if (auto timeout = r.duration("timeout")) action.timeout = *timeout;
-  if (auto verify = r.boolean("verify_tls")) action.verify_tls = *verify;
-  if (auto ca = r.readable_file("ca_file")) action.ca_file = *ca;
+  if (auto timeout = r.duration("timeout")) action.options.timeout = *timeout;
+  read_tls_options(r, action.options);
   if (issues.size() != before) return std::nullopt;
   return action;
 }
@@ -720,12 +714,6 @@ Config parse(const Json& section, std::vector<ConfigIssue>& issues) {
   return config;
 }
 
-std::string issues_text(const std::vector<ConfigIssue>& issues) {
-  std::string out = "invalid rules configuration:";
-  for (const auto& issue : issues) out += "\n  - " + issue.path + ": " + issue.message;
-  return out;
-}
-
 // ---- The engine -------------------------------------------------------------------------------
 
 bool allowed(const Rule& rule, const Query& query) {
@@ -852,8 +840,7 @@ class RulesEngine final : public InteractionEngine {
     HttpCall call;
     try {
       const HttpAction& action = *rule.http;
-      call.method = action.method;
-      call.url = render(action.url, vars, Escape::Url);
+      call = make_call(action.method, render(action.url, vars, Escape::Url), action.options);
       for (const auto& [name, tmpl] : action.headers) {
         call.headers.emplace_back(name, render(tmpl, vars, Escape::HeaderValue));
       }
@@ -861,13 +848,8 @@ class RulesEngine final : public InteractionEngine {
         call.body = render(*action.body, vars);
       } else if (action.json) {
         call.body = render_json(*action.json, vars).dump();
-        if (header_value(call.headers, "Content-Type").empty()) {
-          call.headers.emplace_back("Content-Type", "application/json");
-        }
+        add_header_if_missing(call.headers, "Content-Type", "application/json");
       }
-      call.timeout = action.timeout;
-      call.verify_tls = action.verify_tls;
-      call.ca_file = action.ca_file;
     } catch (const std::exception& e) {
       done(Answer::failed("rule '" + rule.name + "': could not build the request: " + e.what()));
       return;
@@ -918,20 +900,6 @@ class RulesEngine final : public InteractionEngine {
   std::shared_ptr<const Config> config_;
   PluginHttpClient& http_;
   PluginLog& log_;
-};
-
-class RulesPlugin final : public Plugin {
- public:
-  explicit RulesPlugin(PluginContext& context) : context_(context) {}
-
-  void start() override {
-    auto engine = make_engine(context_.config(), context_.http(), context_.log());
-    context_.provide_engine(engine);
-  }
-  void stop() override {}
-
- private:
-  PluginContext& context_;
 };
 
 }  // namespace
@@ -985,30 +953,21 @@ std::string fold(std::string_view text, bool lowercase, std::vector<std::size_t>
   return out;
 }
 
-std::vector<ConfigIssue> validate(const Json& section) {
-  std::vector<ConfigIssue> issues;
-  parse(section, issues);
-  return issues;
-}
+std::vector<ConfigIssue> validate(const Json& section) { return collect_issues(section, parse); }
 
 std::shared_ptr<InteractionEngine> make_engine(const Json& section, PluginHttpClient& http,
                                                PluginLog& log) {
-  std::vector<ConfigIssue> issues;
-  auto config = std::make_shared<Config>(parse(section, issues));
-  if (!issues.empty()) throw std::invalid_argument(issues_text(issues));
+  auto config = std::make_shared<const Config>(parse_valid("rules", section, parse));
   return std::make_shared<RulesEngine>(std::move(config), http, log);
 }
 
 PluginInfo plugin_info() {
-  PluginInfo info;
-  info.name = "rules";
-  info.description = "answers with the operator's own rules: keywords or patterns -> reply "
-                     "and/or HTTP request";
-  info.validate = [](const Json& section) { return validate(section); };
-  info.create = [](PluginContext& context) -> std::unique_ptr<Plugin> {
-    return std::make_unique<RulesPlugin>(context);
-  };
-  return info;
+  return engine_plugin_info(
+      "rules",
+      "answers with the operator's own rules: keywords or patterns -> reply and/or HTTP request",
+      validate, [](PluginContext& context) {
+        return make_engine(context.config(), context.http(), context.log());
+      });
 }
 
 }  // namespace rcgate::plugins::rules

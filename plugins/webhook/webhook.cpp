@@ -2,10 +2,6 @@
 // JSON ({text, attachments, followup}) or as plain text; an empty answer means "not mine".
 #include "webhook/webhook.hpp"
 
-#include <algorithm>
-#include <cctype>
-#include <stdexcept>
-
 #include "common/plugin_common.hpp"
 
 namespace rcgate::plugins::webhook {
@@ -18,9 +14,7 @@ struct Settings {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string token;  // sent as "Authorization: Bearer <token>" when set
-  milliseconds timeout{10000};
-  bool verify_tls = true;
-  std::string ca_file;
+  CallOptions call;
   std::vector<std::string> local_files;  // directories local attachments may come from
 };
 
@@ -33,10 +27,7 @@ Settings parse(const Json& section, std::vector<ConfigIssue>& issues) {
   if (auto url = r.url("url", true)) s.url = *url;
   if (auto headers = r.string_map("headers")) {
     for (auto& [name, value] : *headers) {
-      const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-      });
-      if (!name_ok) {
+      if (!is_header_name(name)) {
         issues.push_back({r.path_of("headers") + "." + name, "invalid header name " + in_quotes(name)});
       } else if (value.find_first_of("\r\n") != std::string::npos) {
         issues.push_back({r.path_of("headers") + "." + name, "a header value cannot span lines"});
@@ -49,30 +40,10 @@ Settings parse(const Json& section, std::vector<ConfigIssue>& issues) {
   if (!s.token.empty() && !header_value(s.headers, "Authorization").empty()) {
     r.issue("token", "an Authorization header is already given in 'headers'");
   }
-  if (auto timeout = r.duration("timeout")) s.timeout = *timeout;
-  if (auto verify = r.boolean("verify_tls")) s.verify_tls = *verify;
-  if (auto ca = r.readable_file("ca_file")) s.ca_file = *ca;
-  if (auto dirs = r.string_list("local_files")) {
-    for (std::size_t i = 0; i < dirs->size(); ++i) {
-      if ((*dirs)[i].front() != '/') {
-        issues.push_back({index_path(r.path_of("local_files"), i),
-                          "expected an absolute directory, got " + in_quotes((*dirs)[i])});
-      }
-      s.local_files.push_back((*dirs)[i]);
-    }
-  }
+  if (auto timeout = r.duration("timeout")) s.call.timeout = *timeout;
+  read_tls_options(r, s.call);
+  if (auto dirs = r.directories("local_files")) s.local_files = *dirs;
   return s;
-}
-
-std::string issues_text(const std::vector<ConfigIssue>& issues) {
-  std::string out = "invalid webhook configuration:";
-  for (const auto& issue : issues) out += "\n  - " + issue.path + ": " + issue.message;
-  return out;
-}
-
-std::string string_field(const Json& object, const char* key) {
-  if (!object.contains(key) || !object.at(key).is_string()) return {};
-  return object.at(key).get<std::string>();
 }
 
 class WebhookEngine final : public InteractionEngine,
@@ -84,43 +55,23 @@ class WebhookEngine final : public InteractionEngine,
   std::string name() const override { return "webhook"; }
 
   void ask(const Query& query, std::function<void(Answer)> done) override {
-    HttpCall call;
-    try {
-      call.method = "POST";
-      call.url = settings_.url;
-      call.headers = settings_.headers;
-      if (header_value(call.headers, "Content-Type").empty()) {
-        call.headers.emplace_back("Content-Type", "application/json");
-      }
-      if (!settings_.token.empty()) {
-        call.headers.emplace_back("Authorization", "Bearer " + settings_.token);
-      }
-      call.body = query_json(query).dump();
-      call.timeout = settings_.timeout;
-      call.verify_tls = settings_.verify_tls;
-      call.ca_file = settings_.ca_file;
-    } catch (const std::exception& e) {
-      done(Answer::failed(std::string("webhook: could not build the request: ") + e.what()));
-      return;
-    }
-    std::weak_ptr<WebhookEngine> weak = weak_from_this();
-    http_.request(std::move(call), [weak, done = std::move(done)](HttpResult result) {
-      auto self = weak.lock();
-      if (!self) {
-        done(Answer::failed("webhook: the engine was stopped"));
-        return;
-      }
-      Answer answer;
-      try {
-        answer = self->on_response(result);
-      } catch (const std::exception& e) {
-        answer = Answer::failed(std::string("webhook: unexpected error: ") + e.what());
-      }
-      done(std::move(answer));
-    });
+    answer_over_http(
+        *this, http_, std::move(done), [&] { return request_for(query); },
+        [](WebhookEngine& self, const HttpResult& result) { return self.on_response(result); });
   }
 
  private:
+  HttpCall request_for(const Query& query) const {
+    HttpCall call = make_call("POST", settings_.url, settings_.call);
+    call.headers = settings_.headers;
+    add_header_if_missing(call.headers, "Content-Type", "application/json");
+    if (!settings_.token.empty()) {
+      call.headers.emplace_back("Authorization", "Bearer " + settings_.token);
+    }
+    call.body = query_json(query).dump();
+    return call;
+  }
+
   Answer on_response(const HttpResult& result) {
     const std::string where = url_for_log(settings_.url);
     if (!result.error.empty()) {
@@ -148,7 +99,7 @@ class WebhookEngine final : public InteractionEngine,
     if (value.is_string()) {
       reply.text = trim(value.get<std::string>());
     } else if (value.is_object()) {
-      reply.text = trim(string_field(value, "text"));
+      reply.text = trim(string_at(value, {"text"}));
       if (value.contains("followup")) reply.expects_followup = value.at("followup") == true;
       if (value.contains("attachments")) add_attachments(value.at("attachments"), reply);
     } else {
@@ -172,10 +123,10 @@ class WebhookEngine final : public InteractionEngine,
         continue;
       }
       Attachment attachment;
-      attachment.url = trim(string_field(item, "url"));
-      attachment.path = trim(string_field(item, "path"));
-      attachment.title = string_field(item, "title");
-      attachment.description = string_field(item, "description");
+      attachment.url = trim(string_at(item, {"url"}));
+      attachment.path = trim(string_at(item, {"path"}));
+      attachment.title = string_at(item, {"title"});
+      attachment.description = string_at(item, {"description"});
       if (!attachment.url.empty() && !attachment.path.empty()) {
         log_.warn(where + " has both 'url' and 'path'; ignored");
         continue;
@@ -189,8 +140,7 @@ class WebhookEngine final : public InteractionEngine,
       } else if (!attachment.path.empty()) {
         // The webhook's host may not be this one: a local file is taken only from the
         // directories the operator listed.
-        if (attachment.path.front() != '/' ||
-            !path_inside(attachment.path, settings_.local_files)) {
+        if (!inside_local_files(attachment.path, settings_.local_files)) {
           log_.warn(where + ": " + in_quotes(attachment.path) +
                     " is not under plugins.webhook.local_files; ignored");
           continue;
@@ -212,21 +162,6 @@ class WebhookEngine final : public InteractionEngine,
   PluginLog& log_;
 };
 
-class WebhookPlugin final : public Plugin {
- public:
-  explicit WebhookPlugin(PluginContext& context) : context_(context) {}
-
-  void start() override {
-    engine_ = make_engine(context_.config(), context_.http(), context_.log());
-    context_.provide_engine(engine_);
-  }
-  void stop() override { engine_.reset(); }
-
- private:
-  PluginContext& context_;
-  std::shared_ptr<InteractionEngine> engine_;
-};
-
 }  // namespace
 
 Json query_json(const Query& q) {
@@ -246,29 +181,19 @@ Json query_json(const Query& q) {
               {"is_followup", q.is_followup}};
 }
 
-std::vector<ConfigIssue> validate(const Json& section) {
-  std::vector<ConfigIssue> issues;
-  parse(section, issues);
-  return issues;
-}
+std::vector<ConfigIssue> validate(const Json& section) { return collect_issues(section, parse); }
 
 std::shared_ptr<InteractionEngine> make_engine(const Json& section, PluginHttpClient& http,
                                                PluginLog& log) {
-  std::vector<ConfigIssue> issues;
-  Settings settings = parse(section, issues);
-  if (!issues.empty()) throw std::invalid_argument(issues_text(issues));
-  return std::make_shared<WebhookEngine>(std::move(settings), http, log);
+  return std::make_shared<WebhookEngine>(parse_valid("webhook", section, parse), http, log);
 }
 
 PluginInfo plugin_info() {
-  PluginInfo info;
-  info.name = "webhook";
-  info.description = "asks the operator's own HTTP service (question as JSON, reply as JSON or text)";
-  info.validate = [](const Json& section) { return validate(section); };
-  info.create = [](PluginContext& context) -> std::unique_ptr<Plugin> {
-    return std::make_unique<WebhookPlugin>(context);
-  };
-  return info;
+  return engine_plugin_info(
+      "webhook", "asks the operator's own HTTP service (question as JSON, reply as JSON or text)",
+      validate, [](PluginContext& context) {
+        return make_engine(context.config(), context.http(), context.log());
+      });
 }
 
 }  // namespace rcgate::plugins::webhook
