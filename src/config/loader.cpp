@@ -15,6 +15,8 @@
 #include <system_error>
 #include <utility>
 
+#include "core/asks.hpp"
+
 extern char** environ;  // POSIX: not declared by any standard header
 
 namespace rcgate::config {
@@ -631,6 +633,43 @@ void read_interactions(Section& s, core::InteractionOptions& interactions,
   s.read("encrypted_notice", interactions.encrypted_notice);  // "" is allowed: say nothing
 }
 
+void read_outbox(Section& s, core::OutboxOptions& outbox) {
+  s.read("ttl", outbox.ttl);
+  s.read("max_items", outbox.max_items, 1, 100'000);
+  {
+    Section retry = s.section("retry");
+    const bool initial_ok = retry.read("initial_delay", outbox.retry_initial);
+    if (retry.read("max_delay", outbox.retry_max) && initial_ok &&
+        outbox.retry_max < outbox.retry_initial) {
+      retry.problem("max_delay", "must be at least initial_delay (" +
+                                     format_duration(outbox.retry_initial) + "), got " +
+                                     format_duration(outbox.retry_max));
+    }
+  }
+  s.read("room_interval", outbox.room_interval, /*allow_zero=*/true);
+}
+
+// A text with {placeholders}: an unknown one is a mistake the person would only see in the chat.
+void read_template(Section& s, std::string_view key, std::string& out, Need need,
+                   std::initializer_list<std::string_view> placeholders) {
+  std::string text = out;
+  if (!s.read(key, text, need)) return;
+  if (const std::string error = core::check_template(text, placeholders); !error.empty()) {
+    s.problem(key, error);
+    return;
+  }
+  out = std::move(text);
+}
+
+void read_asks(Section& s, core::AskOptions& asks) {
+  s.read("timeout", asks.timeout);
+  s.read("max_open", asks.max_open, 1, 10'000);
+  read_template(s, "hint", asks.hint, Need::Optional, {"answers", "numbers"});  // "": no hint
+  read_template(s, "answered", asks.answered, Need::NonEmpty, {"answer", "user", "name", "time"});
+  read_template(s, "timed_out", asks.timed_out, Need::NonEmpty, {});
+  read_template(s, "cancelled", asks.cancelled, Need::NonEmpty, {});
+}
+
 // ----- plugins: each section goes to its plugin as JSON
 
 // "plugins.rules" + "rules[2].pattern" -> "plugins.rules.rules[2].pattern".
@@ -797,6 +836,14 @@ void read_settings(Section& root, Settings& settings) {
   {
     Section interactions = root.section("interactions");
     read_interactions(interactions, settings.interactions, settings.lines);
+  }
+  {
+    Section outbox = root.section("outbox");
+    read_outbox(outbox, settings.outbox);
+  }
+  {
+    Section asks = root.section("asks");
+    read_asks(asks, settings.asks);
   }
   read_plugins(root, settings.plugins);
   if (root.has("plugins")) settings.lines["plugins"] = root.line("plugins");

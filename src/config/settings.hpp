@@ -1,7 +1,8 @@
 #pragma once
 // rcgate's validated, typed settings. Produced only by config::load(); every other part of rcgate
-// reads these structs and never sees YAML. The devices, users and interactions sections are the
-// core's own option structs (core/options.hpp), so their defaults are written once, there.
+// reads these structs and never sees YAML. The devices, users, interactions, outbox and asks
+// sections are the core's own option structs (core/options.hpp), so their defaults are written
+// once, there.
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -67,6 +68,8 @@ struct Settings {
   std::vector<core::UserEntry> users;  // users[].name already defaults to the username
   core::UnknownUserOptions unknown_users;
   core::InteractionOptions interactions;
+  core::OutboxOptions outbox;
+  core::AskOptions asks;
   std::vector<PluginSection> plugins;  // in file order
   // Lines of keys that are checked after loading ("interactions.engines[1]"), for their problems.
   std::map<std::string, int> lines;

@@ -239,7 +239,8 @@ std::string check_template(std::string_view text, std::initializer_list<std::str
     if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
     std::string names;
     for (const auto a : allowed) names += (names.empty() ? "{" : ", {") + std::string(a) + "}";
-    return "unknown placeholder {" + std::string(name) + "}: use " + names;
+    return "unknown placeholder {" + std::string(name) + "}: " +
+           (names.empty() ? std::string("this text takes none") : "use " + names);
   }
   return {};
 }

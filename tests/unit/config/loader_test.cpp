@@ -141,6 +141,19 @@ TEST(GoodConfigs, ExampleLoadsAndDocumentsTheDefaults) {
   EXPECT_EQ(i.followup_window, defaults.interactions.followup_window);
   EXPECT_EQ(i.catch_up, defaults.interactions.catch_up);
   EXPECT_EQ(i.encrypted_notice, defaults.interactions.encrypted_notice);
+  const core::OutboxOptions& o = s.outbox;
+  EXPECT_EQ(o.ttl, defaults.outbox.ttl);
+  EXPECT_EQ(o.max_items, defaults.outbox.max_items);
+  EXPECT_EQ(o.retry_initial, defaults.outbox.retry_initial);
+  EXPECT_EQ(o.retry_max, defaults.outbox.retry_max);
+  EXPECT_EQ(o.room_interval, defaults.outbox.room_interval);
+  const core::AskOptions& a = s.asks;
+  EXPECT_EQ(a.timeout, defaults.asks.timeout);
+  EXPECT_EQ(a.max_open, defaults.asks.max_open);
+  EXPECT_EQ(a.hint, defaults.asks.hint);
+  EXPECT_EQ(a.answered, defaults.asks.answered);
+  EXPECT_EQ(a.timed_out, defaults.asks.timed_out);
+  EXPECT_EQ(a.cancelled, defaults.asks.cancelled);
   EXPECT_TRUE(s.plugins.empty());
   EXPECT_TRUE(validate_plugins(s, {}).empty());
 }
@@ -190,6 +203,17 @@ TEST(GoodConfigs, ExampleNamesEveryKey) {
                           "followup_window:",
                           "catch_up:",
                           "encrypted_notice:",
+                          "outbox:",
+                          "ttl:",
+                          "max_items:",
+                          "retry:",
+                          "room_interval:",
+                          "asks:",
+                          "max_open:",
+                          "hint:",
+                          "answered:",
+                          "timed_out:",
+                          "cancelled:",
                           "plugins:"}) {
     EXPECT_NE(text.find(key), std::string::npos) << key;
   }
@@ -504,7 +528,7 @@ TEST(Keys, FarOffUnknownKeyListsTheKnownOnes) {
   ASSERT_EQ(result.problems.size(), 1u) << describe(result);
   EXPECT_EQ(result.problems[0].message,
             "unknown key 'mqtt' (expected one of: rocketchat, state_dir, log, devices, users, "
-            "unknown_users, interactions, plugins)");
+            "unknown_users, interactions, outbox, asks, plugins)");
 }
 
 TEST(Report, AllProblemsAtOnceInFileOrder) {
@@ -715,6 +739,106 @@ TEST(Interactions, EnginesMustBeAList) {
   EXPECT_EQ(result.problems[0].message,
             "expected a list of plugin names such as [rules, homeassistant], got a single value");
   EXPECT_EQ(result.problems[0].line, 7);
+}
+
+// ----- outbox and asks
+
+TEST(Outbox, EveryKey) {
+  const LoadResult result = load(kBase +
+                                 "outbox:\n"
+                                 "  ttl: 6h\n"
+                                 "  max_items: 50\n"
+                                 "  retry: {initial_delay: 500ms, max_delay: 500ms}\n"
+                                 "  room_interval: 1s\n");
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const core::OutboxOptions& o = result.settings.outbox;
+  EXPECT_EQ(o.ttl, 6h);
+  EXPECT_EQ(o.max_items, 50);
+  EXPECT_EQ(o.retry_initial, 500ms);
+  EXPECT_EQ(o.retry_max, 500ms);
+  EXPECT_EQ(o.room_interval, 1s);
+}
+
+TEST(Outbox, LeftOutTakesTheDefaults) {
+  const LoadResult result = load(kBase + "outbox:\nasks:\n");
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const core::OutboxOptions defaults;
+  EXPECT_EQ(result.settings.outbox.ttl, defaults.ttl);
+  EXPECT_EQ(result.settings.outbox.max_items, defaults.max_items);
+  EXPECT_EQ(result.settings.asks.timeout, core::AskOptions{}.timeout);
+}
+
+TEST(Outbox, Mistakes) {
+  const LoadResult result = load(kBase +
+                                 "outbox:\n"                                    // 6
+                                 "  ttl: 25h\n"                                 // 7
+                                 "  max_items: 200000\n"                        // 8
+                                 "  retry: {max_delay: 1s}\n"                   // 9
+                                 "  room_interval: soon\n");                    // 10
+  ASSERT_EQ(result.problems.size(), 4u) << describe(result);
+  const auto& p = result.problems;
+  EXPECT_EQ(p[0].path, "outbox.ttl");
+  EXPECT_EQ(p[0].message, "must be at most 24h, got '25h'");
+  EXPECT_EQ(p[1].path, "outbox.max_items");
+  EXPECT_EQ(p[1].message, "must be between 1 and 100000, got 200000");
+  // max_delay below the default initial_delay (2s).
+  EXPECT_EQ(p[2].path, "outbox.retry.max_delay");
+  EXPECT_EQ(p[2].message, "must be at least initial_delay (2s), got 1s");
+  EXPECT_EQ(p[2].line, 9);
+  EXPECT_EQ(p[3].path, "outbox.room_interval");
+
+  const LoadResult not_a_map = load(kBase + "outbox: 5\nasks: [a]\n");
+  ASSERT_EQ(not_a_map.problems.size(), 2u) << describe(not_a_map);
+  EXPECT_EQ(not_a_map.problems[0].path, "outbox");
+  EXPECT_EQ(not_a_map.problems[0].message, "expected a map of settings, got a single value");
+  EXPECT_EQ(not_a_map.problems[1].path, "asks");
+  EXPECT_EQ(not_a_map.problems[1].message, "expected a map of settings, got a list");
+}
+
+TEST(Asks, EveryKey) {
+  const LoadResult result = load(kBase +
+                                 "asks:\n"
+                                 "  timeout: 90s\n"
+                                 "  max_open: 3\n"
+                                 "  hint: \"\"\n"
+                                 "  answered: \"✔ {answer} — {name} à {time} ({user})\"\n"
+                                 "  timed_out: \"(pas de réponse)\"\n"
+                                 "  cancelled: \"(annulé)\"\n");
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const core::AskOptions& a = result.settings.asks;
+  EXPECT_EQ(a.timeout, 90s);
+  EXPECT_EQ(a.max_open, 3);
+  EXPECT_EQ(a.hint, "");
+  EXPECT_EQ(a.answered, "✔ {answer} — {name} à {time} ({user})");
+  EXPECT_EQ(a.timed_out, "(pas de réponse)");
+  EXPECT_EQ(a.cancelled, "(annulé)");
+}
+
+TEST(Asks, Mistakes) {
+  const LoadResult result = load(kBase +
+                                 "asks:\n"                                  // 6
+                                 "  timeout: 0\n"                           // 7
+                                 "  max_open: 0\n"                          // 8
+                                 "  hint: \"Say {answers} or {number}\"\n"  // 9
+                                 "  answered: \"{answer} by {who}\"\n"      // 10
+                                 "  timed_out: \"\"\n"                      // 11
+                                 "  timeot: 5m\n");                         // 12
+  ASSERT_EQ(result.problems.size(), 6u) << describe(result);
+  const auto& p = result.problems;
+  EXPECT_EQ(p[0].path, "asks.timeout");
+  EXPECT_EQ(p[0].message, "must be greater than zero, got '0'");
+  EXPECT_EQ(p[1].path, "asks.max_open");
+  EXPECT_EQ(p[1].message, "must be between 1 and 10000, got 0");
+  EXPECT_EQ(p[2].path, "asks.hint");
+  EXPECT_EQ(p[2].message, "unknown placeholder {number}: use {answers}, {numbers}");
+  EXPECT_EQ(p[3].path, "asks.answered");
+  EXPECT_EQ(p[3].message, "unknown placeholder {who}: use {answer}, {user}, {name}, {time}");
+  EXPECT_EQ(p[4].path, "asks.timed_out");
+  EXPECT_EQ(p[4].message, "must not be empty");
+  EXPECT_EQ(p[5].message, "unknown key 'timeot' (did you mean 'timeout'?)");
+  EXPECT_EQ(p[5].line, 12);
+  // A refused text keeps the default.
+  EXPECT_EQ(result.settings.asks.hint, core::AskOptions{}.hint);
 }
 
 // ----- plugins

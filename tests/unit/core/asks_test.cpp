@@ -108,6 +108,8 @@ TEST(CheckTemplate, KnownAndUnknownPlaceholders) {
   EXPECT_EQ(check_template("{answer} by {who}", {"answer", "user"}),
             "unknown placeholder {who}: use {answer}, {user}");
   EXPECT_EQ(check_template("an open { brace", {"answer"}), "");
+  EXPECT_EQ(check_template("(timed out at {time})", {}),
+            "unknown placeholder {time}: this text takes none");
 }
 
 TEST_F(AsksTest, QuestionShowsANumberedListAndButtons) {
