@@ -57,6 +57,11 @@ std::uint16_t closed_port(net::Loop& loop) {
   return port;
 }
 
+void release_held(net::Loop& loop, std::vector<net::Respond>& held) {
+  for (auto& respond : held) respond(text_response(503, "test over"));
+  run_until(loop, [] { return false; }, 20ms);
+}
+
 bool CapturingLog::contains(const std::string& part) const {
   for (const auto& line : lines) {
     if (line.find(part) != std::string::npos) return true;
@@ -112,6 +117,38 @@ const char* kind_name(Answer::Kind kind) {
     case Answer::Kind::Failed: return "Failed";
   }
   return "?";
+}
+
+void PluginFixture::TearDown() {
+  release_held(loop_, held_);
+  plugin_.reset();
+  context_.reset();
+}
+
+Json PluginFixture::config(Json extra) const {
+  Json section = base_section();
+  section.update(extra);
+  return section;
+}
+
+InteractionEngine& PluginFixture::start(Json section) {
+  context_ = std::make_unique<TestContext>(loop_, std::move(section));
+  plugin_ = info_.create(*context_);
+  plugin_->start();
+  EXPECT_EQ(context_->engines.size(), 1u);
+  return *context_->engines.at(0);
+}
+
+Answer PluginFixture::answer(InteractionEngine& engine, const Query& query) {
+  auto a = ask(loop_, engine, query);
+  EXPECT_TRUE(a.has_value()) << "no answer for '" << query.text << "'";
+  return a.value_or(Answer::failed("no answer"));
+}
+
+std::string issue_lines(const std::vector<ConfigIssue>& issues) {
+  std::string out;
+  for (const auto& issue : issues) out += issue.path + ": " + issue.message + "\n";
+  return out;
 }
 
 }  // namespace rcgate::plugin_test

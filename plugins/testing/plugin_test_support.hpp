@@ -1,7 +1,8 @@
 #pragma once
 // Test helpers for plugins: the real HTTP client (app::LoopHttpClient) on a real loop, a
-// loopback HTTP server that records what it was sent, a clock the test moves by hand, and a log
-// that keeps its lines.
+// loopback HTTP server that records what it was sent, a clock the test moves by hand, a log
+// that keeps its lines, and a fixture that starts one plugin and asks its engine.
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -52,6 +53,10 @@ class FakeServer {
 
 // A port on 127.0.0.1 where nothing listens (connections are refused).
 std::uint16_t closed_port(net::Loop& loop);
+
+// Answers every exchange a fake server held back (503 "test over") and lets the loop deliver
+// them, so that no exchange outlives the test.
+void release_held(net::Loop& loop, std::vector<net::Respond>& held);
 
 class CapturingLog final : public PluginLog {
  public:
@@ -110,5 +115,38 @@ std::optional<Answer> ask(net::Loop& loop, InteractionEngine& engine, const Quer
                           std::chrono::milliseconds timeout = 5000ms);
 
 const char* kind_name(Answer::Kind kind);
+
+// A fixture for one plugin's tests: start() runs the plugin on a section in a fresh TestContext
+// and hands back its engine; answer() asks it over real sockets. What a fake server keeps in
+// held_ is answered when the test ends.
+class PluginFixture : public ::testing::Test {
+ protected:
+  explicit PluginFixture(PluginInfo info) : info_(std::move(info)) {}
+
+  // Releases held_, then lets go of the plugin and its context (before the fakes a derived
+  // fixture declares, which go with it: the client closes before the servers do).
+  void TearDown() override;
+
+  // The section tests start from (see config()); none by default.
+  virtual Json base_section() const { return Json::object(); }
+  // base_section() with `extra`'s keys set over it.
+  Json config(Json extra = Json::object()) const;
+
+  // Creates and starts the plugin on `section`; its one engine.
+  InteractionEngine& start(Json section);
+  // The engine's answer to `query` (a failure of the test when none came).
+  Answer answer(InteractionEngine& engine, const Query& query);
+
+  net::Loop loop_;
+  std::vector<net::Respond> held_;
+  std::unique_ptr<TestContext> context_;
+  std::unique_ptr<Plugin> plugin_;
+
+ private:
+  PluginInfo info_;
+};
+
+// "<path>: <message>" per line: a section's issues, as tests compare them.
+std::string issue_lines(const std::vector<ConfigIssue>& issues);
 
 }  // namespace rcgate::plugin_test

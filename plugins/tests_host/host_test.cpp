@@ -44,10 +44,7 @@ class LogCapture {
 
 class HttpClientTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    for (auto& respond : held_) respond(text_response(503, "test over"));
-    run_until(loop_, [] { return false; }, 20ms);
-  }
+  void TearDown() override { release_held(loop_, held_); }
 
   HttpResult call(HttpCall c) {
     std::optional<HttpResult> result;

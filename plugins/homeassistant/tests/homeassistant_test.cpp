@@ -25,13 +25,14 @@ constexpr const char* kToken = "eyJhbGciOiJIUzI1NiJ9.test-long-lived-token";
 // What Home Assistant does with POST /api/conversation/process, for the sentences the tests say.
 class FakeHomeAssistant {
  public:
-  explicit FakeHomeAssistant(net::Loop& loop)
+  FakeHomeAssistant(net::Loop& loop, std::vector<net::Respond>& held)
       : server(loop, [this](const net::ServerRequest& request, net::Respond respond) {
           handle(request, std::move(respond));
-        }) {}
+        }),
+        held(held) {}
 
   FakeServer server;
-  std::vector<net::Respond> held;  // answers the test releases itself
+  std::vector<net::Respond>& held;  // answers the test releases itself
   int conversations = 0;
 
  private:
@@ -105,39 +106,13 @@ class FakeHomeAssistant {
   }
 };
 
-class HomeAssistantTest : public ::testing::Test {
+class HomeAssistantTest : public PluginFixture {
  protected:
+  HomeAssistantTest() : PluginFixture(plugin_info()) {}
   void SetUp() override { ::unsetenv("RCGATE_HA_TOKEN"); }
+  Json base_section() const override { return {{"url", ha_.server.url()}, {"token", kToken}}; }
 
-  void TearDown() override {
-    for (auto& respond : ha_.held) respond(text_response(503, "test over"));
-    run_until(loop_, [] { return false; }, 20ms);
-  }
-
-  Json config(Json extra = Json::object()) const {
-    Json section = {{"url", ha_.server.url()}, {"token", kToken}};
-    section.update(extra);
-    return section;
-  }
-
-  InteractionEngine& start(Json section) {
-    context_ = std::make_unique<TestContext>(loop_, std::move(section));
-    plugin_ = plugin_info().create(*context_);
-    plugin_->start();
-    EXPECT_EQ(context_->engines.size(), 1u);
-    return *context_->engines.at(0);
-  }
-
-  Answer answer(InteractionEngine& engine, const Query& query) {
-    auto a = ask(loop_, engine, query);
-    EXPECT_TRUE(a.has_value()) << "no answer for '" << query.text << "'";
-    return a.value_or(Answer::failed("no answer"));
-  }
-
-  net::Loop loop_;
-  FakeHomeAssistant ha_{loop_};
-  std::unique_ptr<TestContext> context_;
-  std::unique_ptr<Plugin> plugin_;
+  FakeHomeAssistant ha_{loop_, held_};
 };
 
 TEST_F(HomeAssistantTest, SendsTheDocumentedRequest) {
@@ -297,11 +272,7 @@ TEST_F(HomeAssistantTest, AStoppedEngineStillAnswersOnce) {
 
 // ---- Configuration ----------------------------------------------------------------------------
 
-std::string issues_of(const Json& section) {
-  std::string out;
-  for (const auto& issue : validate(section)) out += issue.path + ": " + issue.message + "\n";
-  return out;
-}
+std::string issues_of(const Json& section) { return issue_lines(validate(section)); }
 
 TEST(HomeAssistantConfig, ReportsEveryProblemWithItsPath) {
   ::unsetenv("RCGATE_HA_TOKEN");

@@ -29,16 +29,17 @@ constexpr const char* kApiKey = "Jx9vQ2mN4bL7tR1sK8wE3yU6iO0pA5dF";
 
 class FakeJeedom {
  public:
-  explicit FakeJeedom(net::Loop& loop)
+  FakeJeedom(net::Loop& loop, std::vector<net::Respond>& held)
       : server(loop, [this](const net::ServerRequest& request, net::Respond respond) {
           handle(request, std::move(respond));
-        }) {}
+        }),
+        held(held) {}
 
   FakeServer server;
   std::string camera_file;   // what "photo entrée" returns as file
   bool no_api_key_configured = false;
   bool banned = false;
-  std::vector<net::Respond> held;
+  std::vector<net::Respond>& held;
 
  private:
   static net::ServerResponse error(const Json& id, int thrown_code, const std::string& message) {
@@ -102,8 +103,9 @@ class FakeJeedom {
   }
 };
 
-class JeedomTest : public ::testing::Test {
+class JeedomTest : public PluginFixture {
  protected:
+  JeedomTest() : PluginFixture(plugin_info()) {}
   void SetUp() override {
     ::unsetenv("RCGATE_JEEDOM_API_KEY");
     dir_ = "/tmp/rcgate-jeedom-test-" + std::to_string(::getpid());
@@ -111,36 +113,15 @@ class JeedomTest : public ::testing::Test {
     std::ofstream(dir_ + "/cam/entree.jpg") << "\xFF\xD8\xFF jpeg";
   }
   void TearDown() override {
-    for (auto& respond : jeedom_.held) respond(text_response(503, "test over"));
-    run_until(loop_, [] { return false; }, 20ms);
+    PluginFixture::TearDown();
     std::filesystem::remove_all(dir_);
   }
-
-  Json config(Json extra = Json::object()) const {
-    Json section = {{"url", jeedom_.server.url()}, {"api_key", kApiKey}};
-    section.update(extra);
-    return section;
+  Json base_section() const override {
+    return {{"url", jeedom_.server.url()}, {"api_key", kApiKey}};
   }
 
-  InteractionEngine& start(Json section) {
-    context_ = std::make_unique<TestContext>(loop_, std::move(section));
-    plugin_ = plugin_info().create(*context_);
-    plugin_->start();
-    EXPECT_EQ(context_->engines.size(), 1u);
-    return *context_->engines.at(0);
-  }
-
-  Answer answer(InteractionEngine& engine, const Query& query) {
-    auto a = ask(loop_, engine, query);
-    EXPECT_TRUE(a.has_value()) << "no answer for '" << query.text << "'";
-    return a.value_or(Answer::failed("no answer"));
-  }
-
-  net::Loop loop_;
-  FakeJeedom jeedom_{loop_};
+  FakeJeedom jeedom_{loop_, held_};
   std::string dir_;
-  std::unique_ptr<TestContext> context_;
-  std::unique_ptr<Plugin> plugin_;
 };
 
 TEST_F(JeedomTest, SendsTheDocumentedJsonRpcRequest) {
@@ -322,11 +303,7 @@ TEST_F(JeedomTest, SeveralQuestionsInFlightAtOnce) {
 
 // ---- Configuration ----------------------------------------------------------------------------
 
-std::string issues_of(const Json& section) {
-  std::string out;
-  for (const auto& issue : validate(section)) out += issue.path + ": " + issue.message + "\n";
-  return out;
-}
+std::string issues_of(const Json& section) { return issue_lines(validate(section)); }
 
 TEST(JeedomConfig, ReportsEveryProblemWithItsPath) {
   ::unsetenv("RCGATE_JEEDOM_API_KEY");

@@ -176,21 +176,13 @@ TEST(RulesFold, MapsEveryByteBackToTheOriginal) {
 
 // ---- Matching ---------------------------------------------------------------------------------
 
-class RulesMatchTest : public ::testing::Test {
+class RulesMatchTest : public PluginFixture {
  protected:
-  std::shared_ptr<InteractionEngine> engine_for(const char* section) {
-    context_ = std::make_unique<TestContext>(loop_, Json::parse(section));
-    auto info = plugin_info();
-    plugin_ = info.create(*context_);
-    plugin_->start();
-    EXPECT_EQ(context_->engines.size(), 1u);
-    return context_->engines.at(0);
-  }
+  RulesMatchTest() : PluginFixture(plugin_info()) {}
 
-  Answer answer(InteractionEngine& engine, const Query& query) {
-    auto a = ask(loop_, engine, query);
-    EXPECT_TRUE(a.has_value()) << "no answer for '" << query.text << "'";
-    return a.value_or(Answer::failed("no answer"));
+  std::shared_ptr<InteractionEngine> engine_for(const char* section) {
+    start(Json::parse(section));
+    return context_->engines.at(0);
   }
 
   std::string reply_to(InteractionEngine& engine, const std::string& text,
@@ -201,10 +193,6 @@ class RulesMatchTest : public ::testing::Test {
     if (a.kind != Answer::Kind::Replied) return std::string("<") + kind_name(a.kind) + ">";
     return a.reply.text;
   }
-
-  net::Loop loop_;
-  std::unique_ptr<TestContext> context_;
-  std::unique_ptr<Plugin> plugin_;
 };
 
 TEST_F(RulesMatchTest, KeywordsMustAllAppearWhateverTheCaseAndAccents) {
@@ -324,11 +312,6 @@ class RulesHttpTest : public RulesMatchTest {
     });
   }
 
-  void TearDown() override {
-    for (auto& respond : held_) respond(text_response(503, "test over"));
-    run_until(loop_, [] { return false; }, 20ms);
-  }
-
   std::string section(const std::string& rules) const {
     std::string out = R"({"timeout":"3s","rules":[)" + rules + "]}";
     const std::string marker = "SERVER";
@@ -339,7 +322,6 @@ class RulesHttpTest : public RulesMatchTest {
   }
 
   std::unique_ptr<FakeServer> server_;
-  std::vector<net::Respond> held_;
 };
 
 TEST_F(RulesHttpTest, SendsTheRequestTheRuleDescribes) {

@@ -21,8 +21,9 @@ namespace {
 using namespace rcgate::plugin_test;
 using ::testing::HasSubstr;
 
-class WebhookTest : public ::testing::Test {
+class WebhookTest : public PluginFixture {
  protected:
+  WebhookTest() : PluginFixture(plugin_info()) {}
   void SetUp() override {
     ::unsetenv("RCGATE_WEBHOOK_TOKEN");
     dir_ = "/tmp/rcgate-webhook-test-" + std::to_string(::getpid());
@@ -42,38 +43,16 @@ class WebhookTest : public ::testing::Test {
     });
   }
   void TearDown() override {
-    for (auto& respond : held_) respond(text_response(503, "test over"));
-    run_until(loop_, [] { return false; }, 20ms);
+    PluginFixture::TearDown();
     std::filesystem::remove_all(dir_);
   }
-
-  Json config(Json extra = Json::object()) const {
-    Json section = {{"url", server_->url() + "/hooks/rcgate?source=chat"}};
-    section.update(extra);
-    return section;
+  Json base_section() const override {
+    return {{"url", server_->url() + "/hooks/rcgate?source=chat"}};
   }
 
-  InteractionEngine& start(Json section) {
-    context_ = std::make_unique<TestContext>(loop_, std::move(section));
-    plugin_ = plugin_info().create(*context_);
-    plugin_->start();
-    EXPECT_EQ(context_->engines.size(), 1u);
-    return *context_->engines.at(0);
-  }
-
-  Answer answer(InteractionEngine& engine, const Query& query) {
-    auto a = ask(loop_, engine, query);
-    EXPECT_TRUE(a.has_value()) << "no answer for '" << query.text << "'";
-    return a.value_or(Answer::failed("no answer"));
-  }
-
-  net::Loop loop_;
   std::string dir_;
   std::unique_ptr<FakeServer> server_;
   std::map<std::string, net::ServerResponse> responses_;
-  std::vector<net::Respond> held_;
-  std::unique_ptr<TestContext> context_;
-  std::unique_ptr<Plugin> plugin_;
 };
 
 TEST_F(WebhookTest, PostsEveryFieldOfTheQuestion) {
@@ -226,11 +205,7 @@ TEST_F(WebhookTest, TheTokenCanComeFromTheEnvironment) {
 
 // ---- Configuration ----------------------------------------------------------------------------
 
-std::string issues_of(const Json& section) {
-  std::string out;
-  for (const auto& issue : validate(section)) out += issue.path + ": " + issue.message + "\n";
-  return out;
-}
+std::string issues_of(const Json& section) { return issue_lines(validate(section)); }
 
 TEST(WebhookConfig, ReportsEveryProblemWithItsPath) {
   ::unsetenv("RCGATE_WEBHOOK_TOKEN");
