@@ -110,6 +110,10 @@ ServerResponse ControlApi::handle(const ServerRequest& request) {
 
     if (path == "/_sim/stats" && get) return ok(sim_.stats_json());
 
+    // Every file received (size and sha256, so tests compare without downloading), and how many
+    // uploads were refused (size, type, uploads disabled).
+    if (path == "/_sim/uploads" && get) return ok(sim_.uploads().to_json());
+
     if (path == "/_sim/messages" && get) {
       const std::string room_name = request.query_param("room");
       if (room_name.empty()) throw ControlError(400, "'room' query parameter is required");
@@ -310,13 +314,19 @@ ServerResponse ControlApi::handle(const ServerRequest& request) {
       }
       if (const auto v = opt_int(body, "rest_limit_calls")) s.rest_limit_calls = static_cast<int>(*v);
       if (const auto v = opt_int(body, "rest_limit_window_ms")) s.rest_limit_window_ms = *v;
+      if (const auto v = opt_bool(body, "rooms_media")) s.rooms_media = *v;
+      if (const auto v = opt_bool(body, "upload_enabled")) s.upload_enabled = *v;
+      if (const auto v = opt_string(body, "upload_media_types")) s.upload_media_types = *v;
       return ok({{"settings",
                   {{"flavour", s.flavour},
                    {"upload_max_bytes", s.upload_max_bytes},
                    {"greeting", s.greeting},
                    {"pat_token_expires", s.pat_expires_null ? "null" : "absent"},
                    {"rest_limit_calls", s.rest_limit_calls},
-                   {"rest_limit_window_ms", s.rest_limit_window_ms}}}});
+                   {"rest_limit_window_ms", s.rest_limit_window_ms},
+                   {"rooms_media", s.rooms_media},
+                   {"upload_enabled", s.upload_enabled},
+                   {"upload_media_types", s.upload_media_types}}}});
     }
 
     throw ControlError(404, "no control route " + request.method + " " + path);

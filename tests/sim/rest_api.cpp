@@ -7,6 +7,7 @@
 #include "http_util.hpp"
 #include "rocketchat/ddp/codec.hpp"
 #include "sim.hpp"
+#include "uploads.hpp"
 #include "world.hpp"
 
 namespace rcgate::sim {
@@ -86,6 +87,23 @@ const RestApi::Route RestApi::kRoutes[] = {
     {"GET", "/api/v1/dm.history", &RestApi::im_history},
 };
 
+const RestApi::Route RestApi::kPrefixRoutes[] = {
+    {"POST", "/api/v1/rooms.media/", &RestApi::rooms_media},
+    {"POST", "/api/v1/rooms.mediaConfirm/", &RestApi::rooms_media_confirm},
+    {"POST", "/api/v1/rooms.upload/", &RestApi::rooms_upload},
+};
+
+bool RestApi::available(const Route& route) const {
+  const SimSettings& settings = sim_.settings();
+  const std::string path = route.path;
+  // rooms.upload was removed in 8.0; rooms.media is missing on early 6.x (a switch).
+  if (path == "/api/v1/rooms.upload/") return settings.flavour < 8;
+  if (path == "/api/v1/rooms.media/" || path == "/api/v1/rooms.mediaConfirm/") {
+    return settings.rooms_media;
+  }
+  return true;
+}
+
 ServerResponse RestApi::handle(const ServerRequest& request) {
   const std::string& path = request.path;
   if (path == "/api/info" && request.method == "GET") {
@@ -99,6 +117,14 @@ ServerResponse RestApi::handle(const ServerRequest& request) {
   for (const auto& r : kRoutes) {
     if (path == r.path && request.method == r.method) route = &r;
   }
+  for (const auto& r : kPrefixRoutes) {
+    const std::string prefix = r.path;
+    if (route == nullptr && path.size() > prefix.size() && path.rfind(prefix, 0) == 0 &&
+        request.method == r.method) {
+      route = &r;
+    }
+  }
+  if (route != nullptr && !available(*route)) route = nullptr;
   if (route == nullptr) {
     return json_response(404, {{"status", "error"}, {"message", "API endpoint does not exist"}});
   }
@@ -226,8 +252,9 @@ ServerResponse RestApi::me(const ServerRequest&, Caller& caller) {
 ServerResponse RestApi::settings_public(const ServerRequest& request) {
   const SimSettings& settings = sim_.settings();
   const json all = json::array({
-      {{"_id", "FileUpload_Enabled"}, {"value", true}},
+      {{"_id", "FileUpload_Enabled"}, {"value", settings.upload_enabled}},
       {{"_id", "FileUpload_MaxFileSize"}, {"value", settings.upload_max_bytes}},
+      {{"_id", "FileUpload_MediaTypeWhiteList"}, {"value", settings.upload_media_types}},
       {{"_id", "Message_MaxAllowedSize"}, {"value", World::kMaxMessageSize}},
       {{"_id", "Threads_enabled"}, {"value", true}},
       {{"_id", "Site_Name"}, {"value", "rcgate-sim"}},
@@ -564,6 +591,205 @@ ServerResponse RestApi::history(const ServerRequest& request, Caller& caller, co
     messages.push_back(**it);
   }
   return success({{"messages", std::move(messages)}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Uploads (PROTOCOL.md §7.3)
+
+namespace {
+
+// The rest of the path after a prefix route, split at '/': "<rid>" or "<rid>/<fileId>".
+std::vector<std::string> path_args(const std::string& path, const char* prefix) {
+  std::vector<std::string> out;
+  std::string_view rest = std::string_view(path).substr(std::string_view(prefix).size());
+  while (!rest.empty()) {
+    const std::size_t slash = rest.find('/');
+    out.push_back(url_decode(rest.substr(0, slash)));
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+  }
+  return out;
+}
+
+std::string percent_encode(const std::string& text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+struct ReceivedUpload {
+  const FormPart* file = nullptr;
+  std::map<std::string, std::string> fields;  // text parts
+};
+
+}  // namespace
+
+// The checks a server makes before it keeps a file, in its order: uploads on, a well-formed
+// body with exactly one file in the part `file`, the size limit, the media type white list.
+static std::optional<ServerResponse> check_upload(Sim& sim, const ServerRequest& request,
+                                                  std::vector<FormPart>& parts,
+                                                  ReceivedUpload& out) {
+  const SimSettings& settings = sim.settings();
+  if (!settings.upload_enabled) {
+    sim.uploads().count_rejected();
+    return failure("error-file-upload-disabled", "File upload is disabled");
+  }
+  std::string error;
+  auto parsed = parse_multipart(request.header("Content-Type"), request.body, error);
+  if (!parsed) return failure("error-invalid-body", "Invalid multipart body: " + error);
+  parts = std::move(*parsed);
+  for (const auto& part : parts) {
+    if (part.is_file) {
+      if (part.name != "file" || out.file != nullptr) {
+        return failure("invalid-field", "Only one file, in the field 'file', is accepted");
+      }
+      out.file = &part;
+    } else {
+      out.fields[part.name] = std::string(part.data);
+    }
+  }
+  if (out.file == nullptr) return failure("invalid-field", "No file uploaded");
+  if (settings.upload_max_bytes >= 0 &&
+      out.file->data.size() > static_cast<std::uint64_t>(settings.upload_max_bytes)) {
+    sim.uploads().count_rejected();
+    spdlog::info("sim: refusing upload '{}' of {} bytes (FileUpload_MaxFileSize {})",
+                 out.file->file_name, out.file->data.size(), settings.upload_max_bytes);
+    return failure("error-file-too-large", "File size exceeds the allowed limit");
+  }
+  const std::string type = out.file->content_type.empty() ? "application/octet-stream"
+                                                          : out.file->content_type;
+  if (!media_type_allowed(settings.upload_media_types, type)) {
+    sim.uploads().count_rejected();
+    return failure("error-invalid-file-type", "File type is not accepted");
+  }
+  return std::nullopt;
+}
+
+static const Room* upload_room(World& world, const std::string& rid, const User& user) {
+  const Room* room = world.room_by_id(rid);
+  return room != nullptr && world.can_access(*room, user.id) ? room : nullptr;
+}
+
+ServerResponse RestApi::rooms_media(const ServerRequest& request, Caller& caller) {
+  const auto args = path_args(request.path, "/api/v1/rooms.media/");
+  if (args.size() != 1) return failure("error-invalid-params", "Expected /api/v1/rooms.media/:rid");
+  const Room* room = upload_room(sim_.world(), args[0], *caller.user);
+  if (room == nullptr) return failure("error-not-allowed", "Not allowed", 403);
+  std::vector<FormPart> parts;
+  ReceivedUpload upload;
+  if (auto refused = check_upload(sim_, request, parts, upload)) return *refused;
+  const std::string type = upload.file->content_type.empty() ? "application/octet-stream"
+                                                             : upload.file->content_type;
+  const StoredFile& file = sim_.uploads().add(room->id, caller.user->id, upload.file->file_name,
+                                              type, upload.file->data, "rooms.media");
+  return success({{"file", {{"_id", file.id}, {"url", "/file-upload/" + file.id + "/" + file.name}}}});
+}
+
+ServerResponse RestApi::rooms_media_confirm(const ServerRequest& request, Caller& caller) {
+  const auto args = path_args(request.path, "/api/v1/rooms.mediaConfirm/");
+  if (args.size() != 2) {
+    return failure("error-invalid-params", "Expected /api/v1/rooms.mediaConfirm/:rid/:fileId");
+  }
+  const Room* room = upload_room(sim_.world(), args[0], *caller.user);
+  if (room == nullptr) return failure("error-not-allowed", "Not allowed", 403);
+  StoredFile* file = sim_.uploads().find(args[1]);
+  if (file == nullptr || file->rid != room->id || file->uid != caller.user->id ||
+      !file->message_id.empty()) {
+    return failure("invalid-file", "Invalid file");
+  }
+  const auto body = body_object(request);
+  if (!body) return bad_body();
+  if (sim_.settings().flavour >= 8) {
+    static const std::vector<std::string> kKnown = {"msg",   "description", "tmid",         "alias",
+                                                    "emoji", "avatar",      "groupable",    "customFields",
+                                                    "t",     "content",     "fileName",     "fileContent"};
+    for (const auto& [key, value] : body->items()) {
+      if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
+        return json_response(400, {{"success", false},
+                                   {"error", "must NOT have additional properties [invalid-params]"},
+                                   {"errorType", "invalid-params"}});
+      }
+    }
+  }
+  for (const char* key : {"msg", "description", "tmid"}) {
+    if (body->contains(key) && !(*body)[key].is_string()) {
+      return failure("invalid-params", std::string(key) + " must be a string");
+    }
+  }
+  World::NewMessage m;
+  m.rid = room->id;
+  m.text = str(*body, "msg");
+  m.tmid = str(*body, "tmid");
+  m.extra = file_message_fields(*file, str(*body, "description"), sim_.settings().flavour >= 8);
+  try {
+    const json& stored = sim_.world().post_message(caller.user->id, std::move(m));
+    file->message_id = stored["_id"].get<std::string>();
+    return success({{"message", stored}});
+  } catch (const WorldError& e) {
+    return failure(e);
+  }
+}
+
+ServerResponse RestApi::rooms_upload(const ServerRequest& request, Caller& caller) {
+  const auto args = path_args(request.path, "/api/v1/rooms.upload/");
+  if (args.size() != 1) return failure("error-invalid-params", "Expected /api/v1/rooms.upload/:rid");
+  const Room* room = upload_room(sim_.world(), args[0], *caller.user);
+  if (room == nullptr) return failure("error-not-allowed", "Not allowed", 403);
+  std::vector<FormPart> parts;
+  ReceivedUpload upload;
+  if (auto refused = check_upload(sim_, request, parts, upload)) return *refused;
+  const std::string type = upload.file->content_type.empty() ? "application/octet-stream"
+                                                             : upload.file->content_type;
+  StoredFile& file = sim_.uploads().add(room->id, caller.user->id, upload.file->file_name, type,
+                                        upload.file->data, "rooms.upload");
+  World::NewMessage m;
+  m.rid = room->id;
+  m.text = upload.fields["msg"];
+  m.tmid = upload.fields["tmid"];
+  m.extra = file_message_fields(file, upload.fields["description"], false);
+  try {
+    const json& stored = sim_.world().post_message(caller.user->id, std::move(m));
+    file.message_id = stored["_id"].get<std::string>();
+    return success({{"message", stored}});
+  } catch (const WorldError& e) {
+    return failure(e);
+  }
+}
+
+ServerResponse RestApi::file_upload(const ServerRequest& request) {
+  std::string uid(request.header("X-User-Id"));
+  std::string token(request.header("X-Auth-Token"));
+  if (token.empty()) {
+    uid = request.query_param("rc_uid");
+    token = request.query_param("rc_token");
+  }
+  World& world = sim_.world();
+  const LoginToken* record = token.empty() ? nullptr : world.find_token(token);
+  if (record == nullptr || record->user_id != uid || World::expired(*record, now_ms())) {
+    return json_response(403, {{"success", false}, {"error", "Forbidden"}});
+  }
+  const auto args = path_args(request.path, "/file-upload/");
+  StoredFile* file = args.empty() ? nullptr : sim_.uploads().find(args[0]);
+  const Room* room = file == nullptr ? nullptr : world.room_by_id(file->rid);
+  if (file == nullptr || room == nullptr || !world.can_access(*room, uid)) {
+    return json_response(404, {{"success", false}, {"error", "File not found"}});
+  }
+  auto bytes = sim_.uploads().read(*file);
+  if (!bytes) return json_response(500, {{"success", false}, {"error", "the stored file is gone"}});
+  net::ServerResponse response;
+  response.status = 200;
+  response.headers = {{"Content-Type", file->type},
+                      {"Content-Disposition", "attachment; filename*=UTF-8''" + percent_encode(file->name)}};
+  response.body = std::move(*bytes);
+  return response;
 }
 
 }  // namespace rcgate::sim

@@ -18,6 +18,9 @@ class RestApi {
 
   // Answers any request under /api/.
   net::ServerResponse handle(const net::ServerRequest& request);
+  // GET /file-upload/<id>/<name>: an uploaded file's bytes (login required, as with the server's
+  // default FileUpload_ProtectFiles: X-User-Id/X-Auth-Token headers or rc_uid/rc_token query).
+  net::ServerResponse file_upload(const net::ServerRequest& request);
 
  private:
   struct Caller {
@@ -49,8 +52,14 @@ class RestApi {
   net::ServerResponse im_history(const net::ServerRequest& request, Caller& caller);
   net::ServerResponse history(const net::ServerRequest& request, Caller& caller, const char* type);
   net::ServerResponse users_set_status(const net::ServerRequest& request, Caller& caller);
+  // Uploads (PROTOCOL.md §7.3); the room id (and file id) follow the route's path.
+  net::ServerResponse rooms_media(const net::ServerRequest& request, Caller& caller);
+  net::ServerResponse rooms_media_confirm(const net::ServerRequest& request, Caller& caller);
+  net::ServerResponse rooms_upload(const net::ServerRequest& request, Caller& caller);
 
   static const Route kRoutes[];
+  static const Route kPrefixRoutes[];  // path is a prefix: "/api/v1/rooms.media/" + rid
+  bool available(const Route& route) const;  // routes the server flavour lacks answer 404
 
   struct Window {
     std::int64_t start = 0;

@@ -63,6 +63,7 @@ void Sim::start() {
   net::HttpServerOptions plain;
   plain.bind_address = options_.listen;
   plain.port = options_.port;
+  plain.max_body_bytes = options_.max_request_bytes;
   http_ = std::make_unique<net::HttpServer>(loop_, plain);
   install(*http_);
   http_->start();
@@ -86,6 +87,7 @@ void Sim::start() {
     tls.bind_address = options_.listen;
     tls.port = *options_.tls_port;
     tls.tls = true;
+    tls.max_body_bytes = options_.max_request_bytes;
     tls.cert_pem = cert_pem_;
     tls.key_pem = key_pem_;
     https_ = std::make_unique<net::HttpServer>(loop_, tls);
@@ -192,12 +194,17 @@ static bool strip_root_prefix(const std::string& prefix, net::ServerRequest& req
 
 void Sim::on_request(const net::ServerRequest& original, net::Respond respond) {
   net::ServerResponse response;
-  net::ServerRequest request = original;
-  try {
-    if (!strip_root_prefix(options_.root_prefix, request)) {
+  // A copy only under a root prefix: an upload's body may be tens of megabytes.
+  std::optional<net::ServerRequest> stripped;
+  if (!options_.root_prefix.empty()) {
+    stripped = original;
+    if (!strip_root_prefix(options_.root_prefix, *stripped)) {
       respond(json_response(404, {{"success", false}, {"error", "Not found"}}));
       return;
     }
+  }
+  const net::ServerRequest& request = stripped ? *stripped : original;
+  try {
     const std::string& path = request.path;
     spdlog::debug("sim http {} {}", request.method, request.target);
     if (path.rfind("/_sim/", 0) == 0) {
@@ -206,6 +213,8 @@ void Sim::on_request(const net::ServerRequest& original, net::Respond respond) {
       response = json_response(503, {{"success", false}, {"error", "connections are refused (fault injected)"}});
     } else if (path.rfind("/api/", 0) == 0) {
       response = routes_->rest.handle(request);
+    } else if (path.rfind("/file-upload/", 0) == 0 && request.method == "GET") {
+      response = routes_->rest.file_upload(request);
     } else if (path == "/websocket") {
       response = json_response(400, {{"success", false}, {"error", "Not a valid websocket request"}});
     } else {

@@ -12,6 +12,7 @@
 
 #include "household.hpp"
 #include "net/http_server.hpp"
+#include "uploads.hpp"
 #include "world.hpp"
 
 namespace rcgate::net {
@@ -32,6 +33,10 @@ struct SimOptions {
   // ROOT_URL_PATH_PREFIX: serve /api and /websocket under this sub-path ("/chat"); "" for none.
   // The control API stays at /_sim.
   std::string root_prefix;
+  // Largest request body read at all (uploads included); larger ones get 413 from the HTTP
+  // layer. Files over SimSettings::upload_max_bytes but under this get Rocket.Chat's
+  // error-file-too-large.
+  std::size_t max_request_bytes = 129 * 1024 * 1024;
 };
 
 // Behaviour switches changeable at run time through POST /_sim/settings.
@@ -44,6 +49,12 @@ struct SimSettings {
   bool pat_expires_null = true;
   int rest_limit_calls = 10;  // REST calls per window per route per user without the bot role
   std::int64_t rest_limit_window_ms = 60000;
+  // Uploads (PROTOCOL.md §7.3): rooms.media/mediaConfirm exist (false: an early 6.x server
+  // without them, so clients must fall back to rooms.upload); FileUpload_Enabled;
+  // FileUpload_MediaTypeWhiteList ("image/*,application/pdf"; "" accepts every type).
+  bool rooms_media = true;
+  bool upload_enabled = true;
+  std::string upload_media_types;
 };
 
 // Failures injected through POST /_sim/faults.
@@ -87,6 +98,7 @@ class Sim {
   SimSettings& settings() { return settings_; }
   Faults& faults() { return faults_; }
   Stats& stats() { return stats_; }
+  UploadStore& uploads() { return uploads_; }
   std::chrono::milliseconds heartbeat() const { return options_.heartbeat; }
   const std::string& bot_username() const { return bot_username_; }
 
@@ -115,6 +127,7 @@ class Sim {
   Faults faults_;
   Stats stats_;
   World world_;
+  UploadStore uploads_;
   std::string bot_username_;
   std::string cert_pem_, key_pem_;
   std::unique_ptr<net::HttpServer> http_;

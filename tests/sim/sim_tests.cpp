@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/url.hpp"
+#include "net/http_auth.hpp"
 #include "net/http_client.hpp"
 #include "net/loop.hpp"
 #include "net/ws_client.hpp"
@@ -527,6 +528,199 @@ TEST(SimControl, DropConnectionsAndCleanExit) {
   EXPECT_EQ(bad["ok"], false);
   sim.process().signal(SIGTERM);
   EXPECT_EQ(sim.process().wait(5000ms), 0) << sim.log();
+}
+
+// ----- uploads (PROTOCOL.md §7.3)
+
+// A multipart/form-data body as a client writes it: text fields, then one part per file.
+struct Part {
+  std::string name, value, file_name = {}, type = {};
+};
+std::string multipart(const std::vector<Part>& parts, const std::string& boundary = "SimB") {
+  std::string out;
+  for (const auto& p : parts) {
+    out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + p.name + "\"";
+    if (!p.file_name.empty()) out += "; filename=\"" + p.file_name + "\"\r\nContent-Type: " + p.type;
+    out += "\r\n\r\n" + p.value + "\r\n";
+  }
+  return out + "--" + boundary + "--\r\n";
+}
+
+net::HttpResponse upload(net::Loop& loop, int port, const std::string& target, const std::string& body,
+                         net::Headers headers = bot_auth()) {
+  net::HttpClient client(loop, *parse_url("http://127.0.0.1:" + std::to_string(port)));
+  net::HttpRequest request;
+  request.method = "POST";
+  request.target = target;
+  request.headers = std::move(headers);
+  request.headers.emplace_back("Content-Type", "multipart/form-data; boundary=SimB");
+  request.body = body;
+  std::optional<net::HttpResponse> response;
+  client.request(request, [&](net::HttpResponse r) { response = std::move(r); });
+  EXPECT_TRUE(run_until(loop, [&] { return response.has_value(); })) << target;
+  return response.value_or(net::HttpResponse{});
+}
+
+std::string some_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<char>((i * 131 + 7) % 256);
+  return out;
+}
+
+TEST(SimUploads, MediaThenConfirmPostsTheFileMessageAndServesTheBytes) {
+  Sim sim;
+  net::Loop loop;
+  const int port = sim.http_port();
+  Peer peer(loop, port);
+  peer.connect();
+  peer.login_pat();
+  peer.send(fixture("channel-message-mention.json")["client"][0]);
+  peer.expect_msg("ready");
+
+  const std::string image = some_bytes(183422);
+  auto r = upload(loop, port, "/api/v1/rooms.media/c3f8a6a80a707dc9ce744b9d",
+                  multipart({{"file", image, "snapshot-front-door.jpg", "image/jpeg"}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json media = json::parse(r.body);
+  EXPECT_EQ(media["success"], true);
+  const std::string file_id = media["file"]["_id"];
+  EXPECT_EQ(media["file"]["url"], "/file-upload/" + file_id + "/snapshot-front-door.jpg");
+  json uploads = sim.get("uploads");
+  ASSERT_EQ(uploads["uploads"].size(), 1u);
+  EXPECT_EQ(uploads["uploads"][0]["size"], image.size());
+  EXPECT_EQ(uploads["uploads"][0]["sha256"], net::sha256_hex(image));
+  EXPECT_EQ(uploads["uploads"][0]["confirmed"], false);
+  EXPECT_EQ(uploads["uploads"][0]["endpoint"], "rooms.media");
+
+  // 8.x checks the confirm body's keys.
+  r = rest(loop, port, "POST", "/api/v1/rooms.mediaConfirm/c3f8a6a80a707dc9ce744b9d/" + file_id,
+           {{"msg", ""}, {"caption", "x"}}, bot_auth());
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = rest(loop, port, "POST", "/api/v1/rooms.mediaConfirm/c3f8a6a80a707dc9ce744b9d/" + file_id,
+           {{"msg", ""}, {"description", "Front door, motion detected"}}, bot_auth());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json message = json::parse(r.body)["message"];
+
+  // The stream carries the fixture's shape.
+  const json event = peer.expect_msg("changed");
+  const json want = fixture_server("file-attachment-message.json", 0)["fields"]["args"];
+  const json& got = event["fields"]["args"];
+  EXPECT_EQ(got[1], want[1]);
+  const json& msg = got[0];
+  EXPECT_EQ(msg["_id"], message["_id"]);
+  for (const auto& [key, value] : want[0].items()) EXPECT_TRUE(msg.contains(key)) << "missing " << key;
+  for (const auto& [key, value] : want[0]["file"].items()) EXPECT_TRUE(msg["file"].contains(key)) << key;
+  EXPECT_EQ(msg["file"], json({{"_id", file_id}, {"name", "snapshot-front-door.jpg"}, {"type", "image/jpeg"},
+                               {"size", 183422}, {"format", "jpg"}}));
+  EXPECT_EQ(msg["files"], json::array({msg["file"]}));
+  const json& attachment = msg["attachments"][0];
+  const json& want_attachment = want[0]["attachments"][0];
+  for (const char* key : {"ts", "title", "title_link_download", "type", "description", "image_type",
+                          "image_size"}) {
+    EXPECT_EQ(attachment[key], want_attachment[key]) << key;
+  }
+  EXPECT_EQ(attachment["title_link"], "/file-upload/" + file_id + "/snapshot-front-door.jpg");
+  EXPECT_EQ(attachment["image_url"], "/file-upload/" + file_id + "/snapshot-front-door.jpg");
+  EXPECT_EQ(attachment["fileId"], file_id);
+  EXPECT_EQ(msg["groupable"], false);
+  EXPECT_EQ(sim.get("uploads")["uploads"][0]["message_id"], message["_id"]);
+
+  // A second confirm of the same file is refused.
+  r = rest(loop, port, "POST", "/api/v1/rooms.mediaConfirm/c3f8a6a80a707dc9ce744b9d/" + file_id,
+           json::object(), bot_auth());
+  EXPECT_EQ(json::parse(r.body)["errorType"], "invalid-file");
+
+  // The bytes come back as they went in, to a logged-in member only.
+  auto download = http_request(port, "GET", "/file-upload/" + file_id + "/snapshot-front-door.jpg", "",
+                               {{"X-User-Id", kBotId}, {"X-Auth-Token", kBotPat}});
+  EXPECT_EQ(download.status, 200);
+  EXPECT_TRUE(download.body == image) << "the downloaded file differs";
+  EXPECT_EQ(http_request(port, "GET", "/file-upload/" + file_id + "/snapshot-front-door.jpg").status, 403);
+  EXPECT_EQ(http_request(port, "GET", "/file-upload/" + file_id + "/x.jpg?rc_uid=" + std::string(kBotId) +
+                                          "&rc_token=" + kBotPat)
+                .status,
+            200);
+  EXPECT_EQ(http_request(port, "GET", "/file-upload/nope/x.jpg", "",
+                         {{"X-User-Id", kBotId}, {"X-Auth-Token", kBotPat}})
+                .status,
+            404);
+}
+
+TEST(SimUploads, LimitsTypesAndDisabledUploadsAreRefusedLikeTheServer) {
+  Sim sim;
+  net::Loop loop;
+  const int port = sim.http_port();
+  const std::string rooms_media = "/api/v1/rooms.media/GENERAL";
+  sim.post("settings", {{"upload_max_bytes", 1000}});
+  auto r = upload(loop, port, rooms_media, multipart({{"file", some_bytes(1001), "a.bin", "application/octet-stream"}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body), json({{"success", false},
+                                       {"error", "File size exceeds the allowed limit [error-file-too-large]"},
+                                       {"errorType", "error-file-too-large"}}));
+  r = upload(loop, port, rooms_media, multipart({{"file", some_bytes(1000), "a.bin", "application/octet-stream"}}));
+  EXPECT_EQ(r.status, 200) << "exactly at the limit is accepted: " << r.body;
+  r = rest(loop, port, "GET", "/api/v1/settings.public?_id=FileUpload_MaxFileSize");
+  EXPECT_EQ(json::parse(r.body)["settings"][0]["value"], 1000);
+  sim.post("settings", {{"upload_max_bytes", -1}});
+  EXPECT_EQ(upload(loop, port, rooms_media, multipart({{"file", some_bytes(5000), "a.bin", "text/plain"}})).status,
+            200)
+      << "-1 is unlimited";
+
+  sim.post("settings", {{"upload_media_types", "image/*, application/pdf"}});
+  r = upload(loop, port, rooms_media, multipart({{"file", "hello", "a.txt", "text/plain"}}));
+  EXPECT_EQ(json::parse(r.body)["errorType"], "error-invalid-file-type");
+  EXPECT_EQ(upload(loop, port, rooms_media, multipart({{"file", "x", "a.png", "image/png"}})).status, 200);
+  EXPECT_EQ(upload(loop, port, rooms_media, multipart({{"file", "x", "a.pdf", "application/pdf"}})).status, 200);
+  sim.post("settings", {{"upload_media_types", ""}, {"upload_enabled", false}});
+  r = upload(loop, port, rooms_media, multipart({{"file", "x", "a.png", "image/png"}}));
+  EXPECT_EQ(json::parse(r.body)["error"], "File upload is disabled [error-file-upload-disabled]");
+  sim.post("settings", {{"upload_enabled", true}});
+  EXPECT_EQ(sim.get("uploads")["rejected"], 3);
+
+  // One file, in the part `file`; a room the bot may not post to; no login.
+  r = upload(loop, port, rooms_media, multipart({{"file", "x", "a.png", "image/png"}, {"file", "y", "b.png", "image/png"}}));
+  EXPECT_EQ(json::parse(r.body)["errorType"], "invalid-field");
+  r = upload(loop, port, rooms_media, multipart({{"attachment", "x", "a.png", "image/png"}}));
+  EXPECT_EQ(json::parse(r.body)["errorType"], "invalid-field");
+  r = upload(loop, port, rooms_media, multipart({{"msg", "no file"}}));
+  EXPECT_EQ(json::parse(r.body)["errorType"], "invalid-field");
+  r = upload(loop, port, rooms_media, "garbage");
+  EXPECT_EQ(r.status, 400);
+  sim.post("rooms", {{"name", "private"}, {"type", "p"}, {"members", {"alice"}}, {"id", "PRIVATEROOM"}});
+  EXPECT_EQ(upload(loop, port, "/api/v1/rooms.media/PRIVATEROOM", multipart({{"file", "x", "a.png", "image/png"}})).status,
+            403);
+  EXPECT_EQ(upload(loop, port, rooms_media, multipart({{"file", "x", "a.png", "image/png"}}), {}).status, 401);
+}
+
+TEST(SimUploads, RoomsUploadOnlyOnOlderFlavoursAndMediaCanBeMissing) {
+  Sim sim;
+  net::Loop loop;
+  const int port = sim.http_port();
+  const std::string body = multipart({{"msg", "the garage"}, {"description", "door open"},
+                                      {"file", "%PDF-1.4 report", "report.pdf", "application/pdf"}});
+  auto r = upload(loop, port, "/api/v1/rooms.upload/GENERAL", body);
+  EXPECT_EQ(r.status, 404) << "removed in 8.0";
+  EXPECT_EQ(json::parse(r.body), json({{"status", "error"}, {"message", "API endpoint does not exist"}}));
+
+  sim.post("settings", {{"flavour", 6}, {"rooms_media", false}});
+  EXPECT_EQ(upload(loop, port, "/api/v1/rooms.media/GENERAL", body).status, 404);
+  r = upload(loop, port, "/api/v1/rooms.upload/GENERAL", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json message = json::parse(r.body)["message"];
+  EXPECT_EQ(message["msg"], "the garage");
+  EXPECT_EQ(message["file"]["name"], "report.pdf");
+  EXPECT_EQ(message["file"]["format"], "pdf");
+  EXPECT_EQ(message["attachments"][0]["description"], "door open");
+  EXPECT_EQ(message["attachments"][0]["title_link"], "/file-upload/" + message["file"]["_id"].get<std::string>() +
+                                                         "/report.pdf");
+  EXPECT_FALSE(message["attachments"][0].contains("image_url"));
+  EXPECT_FALSE(message["attachments"][0].contains("fileId")) << "older servers";
+  const json uploads = sim.get("uploads")["uploads"];
+  ASSERT_EQ(uploads.size(), 1u);
+  EXPECT_EQ(uploads[0]["endpoint"], "rooms.upload");
+  EXPECT_EQ(uploads[0]["confirmed"], true);
+  const json history = sim.get("messages?room=general")["messages"];
+  EXPECT_EQ(history.back()["_id"], message["_id"]);
 }
 
 }  // namespace
