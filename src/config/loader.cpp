@@ -814,6 +814,103 @@ void read_plugins(Section& root, std::vector<PluginSection>& plugins) {
   }
 }
 
+// ----- cameras: name -> snapshot URL and how to log in
+
+// RCGATE_CAMERA_FRONT_DOOR_PASSWORD for "front-door".
+std::string camera_password_variable(const std::string& name) {
+  std::string out = "RCGATE_CAMERA_";
+  for (const char c : name) {
+    out += std::isalnum(static_cast<unsigned char>(c))
+               ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+               : '_';
+  }
+  return out + "_PASSWORD";
+}
+
+void read_camera(Section& s, CameraSettings& camera) {
+  std::string url;
+  if (s.read("url", url, Need::Required) && s.has("url")) {
+    const std::string scheme = lower(url.substr(0, url.find("://")));
+    if (url.find("://") == std::string::npos || (scheme != "http" && scheme != "https")) {
+      // Only the scheme is echoed: a camera URL may carry a password.
+      s.problem("url", url.find("://") == std::string::npos
+                           ? std::string("expected an http:// or https:// snapshot URL, such as "
+                                         "http://camera/cgi-bin/snapshot.cgi")
+                           : "expected an http:// or https:// snapshot URL, not " + scheme +
+                                 ":// (rcgate fetches still images; cameras usually offer one, "
+                                 "such as http://camera/cgi-bin/snapshot.cgi)");
+    } else {
+      s.read("url", camera.url, Need::Required);
+    }
+  }
+  s.read("username", camera.username, Need::NonEmpty);
+  const std::string variable = camera_password_variable(camera.name);
+  const Secret password = read_secret(s, "password", "password_file", variable);
+  camera.password = password.value;
+  std::string auth = "auto";
+  s.read_choice("auth", auth, {"auto", "basic", "digest"});
+  camera.auth = auth == "basic" ? CameraAuth::Basic
+                : auth == "digest" ? CameraAuth::Digest
+                                   : CameraAuth::Auto;
+  s.read("timeout", camera.timeout);
+  s.read("verify_tls", camera.tls.verify);
+  s.read_file_path("ca_file", camera.tls.ca_file, Need::Optional);
+  s.read("max_size_mb", camera.max_size_mb, 1, 1024);
+
+  const bool has_user = s.has("username");
+  if (has_user && !password.given) {
+    s.problem("", "'username' also needs a password: set 'password' or 'password_file', or the " +
+                      variable + " environment variable");
+  } else if (!has_user && (s.has("password") || s.has("password_file"))) {
+    s.problem("", "a password also needs 'username'");
+  } else if (!has_user && auth != "auto") {
+    s.problem("auth", "auth: " + auth + " needs 'username' and a password");
+  }
+}
+
+void read_cameras(Section& root, std::vector<CameraSettings>& cameras) {
+  const YAML::Node* node = root.node("cameras");
+  if (!node) return;
+  if (!node->IsMap()) {
+    root.problem("cameras", "expected one section per camera (front-door: {url: ...}), got " +
+                                kind_of(*node));
+    return;
+  }
+  Context& ctx = root.context();
+  for (const auto& pair : *node) {
+    const int line = line_of(pair.first.Mark());
+    if (!pair.first.IsScalar() || pair.first.Scalar().empty()) {
+      ctx.add("cameras", "expected a camera name as the key, got " + kind_of(pair.first), line);
+      continue;
+    }
+    CameraSettings camera;
+    camera.name = pair.first.Scalar();
+    camera.line = line;
+    const std::string path = "cameras." + camera.name;
+    // Names travel in API paths and command lines: keep them plain.
+    if (!std::all_of(camera.name.begin(), camera.name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+        })) {
+      ctx.add(path, "a camera name may hold only letters, digits, '-' and '_'", line);
+      continue;
+    }
+    const auto first = std::find_if(cameras.begin(), cameras.end(),
+                                    [&](const CameraSettings& c) { return c.name == camera.name; });
+    if (first != cameras.end()) {
+      ctx.add(path, "duplicate key (first set on line " + std::to_string(first->line) + ")", line);
+      continue;
+    }
+    if (!pair.second.IsMap()) {
+      ctx.add(path, "expected a map of the camera's settings (url: ...), got " +
+                        kind_of(pair.second), line);
+      continue;
+    }
+    Section s(ctx, path, pair.second, line);
+    read_camera(s, camera);
+    cameras.push_back(std::move(camera));
+  }
+}
+
 void read_settings(Section& root, Settings& settings) {
   {
     Section rocketchat = root.section("rocketchat");
@@ -845,6 +942,7 @@ void read_settings(Section& root, Settings& settings) {
     Section asks = root.section("asks");
     read_asks(asks, settings.asks);
   }
+  read_cameras(root, settings.cameras);
   read_plugins(root, settings.plugins);
   if (root.has("plugins")) settings.lines["plugins"] = root.line("plugins");
 }

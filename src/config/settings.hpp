@@ -49,6 +49,25 @@ struct LogSettings {
   std::string level = "info";  // trace, debug, info, warn, error
 };
 
+// cameras.<name>: a camera whose snapshot rcgate can fetch and upload (`upload camera: <name>`).
+enum class CameraAuth {
+  Auto,    // none until the camera answers 401, then what its WWW-Authenticate asks for
+  Basic,   // Basic from the first request on
+  Digest,  // Digest only (a camera asking for Basic is refused: the password would go in clear)
+};
+
+struct CameraSettings {
+  std::string name;
+  Url url;               // http(s) snapshot URL, path and query included
+  std::string username;  // empty: no login
+  std::string password;  // secret
+  CameraAuth auth = CameraAuth::Auto;
+  ms timeout{10000};  // the whole fetch, connecting included
+  TlsSettings tls;    // keys verify_tls and ca_file
+  int max_size_mb = 20;  // a larger snapshot is refused
+  int line = 0;          // the line of its key under cameras:
+};
+
 // plugins.<name>: handed to the plugin as JSON. `lines` maps JSON paths inside the section
 // ("rules[2].pattern"; "" for the section itself) to YAML lines, so that what the plugin reports
 // can point at the line to fix (validate_plugins).
@@ -70,9 +89,17 @@ struct Settings {
   core::InteractionOptions interactions;
   core::OutboxOptions outbox;
   core::AskOptions asks;
+  std::vector<CameraSettings> cameras;  // in file order
   std::vector<PluginSection> plugins;  // in file order
   // Lines of keys that are checked after loading ("interactions.engines[1]"), for their problems.
   std::map<std::string, int> lines;
+
+  const CameraSettings* camera(const std::string& name) const {
+    for (const auto& c : cameras) {
+      if (c.name == name) return &c;
+    }
+    return nullptr;
+  }
 
   const PluginSection* plugin(const std::string& name) const {
     for (const auto& p : plugins) {

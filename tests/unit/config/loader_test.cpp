@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "support/fixtures.hpp"
+#include "support/process.hpp"
 
 namespace rcgate::config {
 namespace {
@@ -528,7 +530,7 @@ TEST(Keys, FarOffUnknownKeyListsTheKnownOnes) {
   ASSERT_EQ(result.problems.size(), 1u) << describe(result);
   EXPECT_EQ(result.problems[0].message,
             "unknown key 'mqtt' (expected one of: rocketchat, state_dir, log, devices, users, "
-            "unknown_users, interactions, outbox, asks, plugins)");
+            "unknown_users, interactions, outbox, asks, cameras, plugins)");
 }
 
 TEST(Report, AllProblemsAtOnceInFileOrder) {
@@ -1022,6 +1024,67 @@ TEST(Plugins, UnknownPluginsEnginesWithoutASectionAndBrokenValidators) {
   EXPECT_EQ(typo_problems[0].message, "unknown plugin 'rulez' (did you mean 'rules'?)");
   const auto none = validate_plugins(typo.settings, {});
   EXPECT_EQ(none.at(0).message, "unknown plugin 'rulez' (this build has no plugins)");
+}
+
+// ----- cameras
+
+TEST(Cameras, EveryKeyWithItsDefaults) {
+  const LoadResult result = load(kBase +
+                                 "cameras:\n"
+                                 "  front-door:\n"
+                                 "    url: https://192.168.1.20/cgi-bin/snapshot.cgi?channel=1\n"
+                                 "    username: admin\n"
+                                 "    password: secret-1\n"
+                                 "    auth: digest\n"
+                                 "    timeout: 4s\n"
+                                 "    verify_tls: false\n"
+                                 "    max_size_mb: 8\n"
+                                 "  garden:\n"
+                                 "    url: http://garden.local/snap.jpg\n"
+                                 "  garage:\n"
+                                 "    url: http://garage.local/snap.jpg\n"
+                                 "    username: viewer\n",
+                                 {{"RCGATE_CAMERA_GARAGE_PASSWORD", "from-env"}});
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const auto& cameras = result.settings.cameras;
+  ASSERT_EQ(cameras.size(), 3u);
+  const CameraSettings& front = cameras[0];
+  EXPECT_EQ(front.name, "front-door");
+  EXPECT_EQ(front.url.to_string(), "https://192.168.1.20/cgi-bin/snapshot.cgi?channel=1");
+  EXPECT_EQ(front.username, "admin");
+  EXPECT_EQ(front.password, "secret-1");
+  EXPECT_EQ(front.auth, CameraAuth::Digest);
+  EXPECT_EQ(front.timeout, 4000ms);
+  EXPECT_FALSE(front.tls.verify);
+  EXPECT_EQ(front.max_size_mb, 8);
+  EXPECT_EQ(front.line, 7);
+  const CameraSettings defaults;
+  const CameraSettings& garden = *result.settings.camera("garden");
+  EXPECT_EQ(garden.username, "");
+  EXPECT_EQ(garden.password, "");
+  EXPECT_EQ(garden.auth, CameraAuth::Auto);
+  EXPECT_EQ(garden.timeout, defaults.timeout);
+  EXPECT_EQ(garden.tls.verify, true);
+  EXPECT_EQ(garden.tls.ca_file, "");
+  EXPECT_EQ(garden.max_size_mb, 20);
+  EXPECT_EQ(result.settings.camera("garage")->password, "from-env");
+  EXPECT_EQ(result.settings.camera("attic"), nullptr);
+}
+
+TEST(Cameras, PasswordFileAndMistakes) {
+  test::TempDir dir;
+  const std::string file = dir.file("cam-password");
+  std::ofstream(file) << "from-file\n";
+  LoadResult result = load(kBase + "cameras:\n  porch:\n    url: http://porch/snap\n    username: u\n"
+                                   "    password_file: " + file + "\n");
+  ASSERT_TRUE(result.ok()) << describe(result);
+  EXPECT_EQ(result.settings.cameras.at(0).password, "from-file");
+  result = load(kBase + "cameras: [front]\n");
+  ASSERT_EQ(result.problems.size(), 1u) << describe(result);
+  EXPECT_EQ(result.problems[0].path, "cameras");
+  result = load(kBase + "cameras:\n  porch:\n    url: http://u:hunter2@porch/snap\n");
+  ASSERT_EQ(result.problems.size(), 1u) << describe(result);
+  EXPECT_EQ(result.problems[0].message.find("hunter2"), std::string::npos) << result.problems[0].message;
 }
 
 TEST(ProcessEnvironment, ProcessEnvironmentKeepsOnlyRcgateVariables) {
