@@ -1,14 +1,35 @@
 #pragma once
-// Internal to src/net: error texts shared by the Beast sessions.
+// Internal to src/net: what the Beast sessions share — the namespace shorthands they are written
+// with, the two kinds of stream a session template is made for, and error texts.
 #include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <string>
+#include <type_traits>
+
+namespace rcgate::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+}  // namespace rcgate::net
 
 namespace rcgate::net::detail {
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+template <class Stream>
+inline constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
 // "code 4000 TIMEOUT", "code 1000", or "no status code".
 inline std::string close_description(const boost::beast::websocket::close_reason& reason) {

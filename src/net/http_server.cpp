@@ -16,7 +16,6 @@
 #include <deque>
 #include <optional>
 #include <stdexcept>
-#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -26,19 +25,11 @@
 
 namespace rcgate::net {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-
 namespace {
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-template <class Stream>
-inline constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+using detail::kIsTls;
+using detail::PlainStream;
+using detail::TlsStream;
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 // After a 413 the client may still be sending its body; reading (and discarding) it for a while
@@ -46,17 +37,6 @@ constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024 * 1024;
 constexpr std::chrono::seconds kDrainIdle{2};
 constexpr std::chrono::seconds kTlsShutdownTimeout{5};
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Limits copied into each session so it never needs the server to read them.
 struct Limits {
@@ -447,9 +427,9 @@ class HttpSession final : public Session,
     res.result(static_cast<unsigned>(response.status));
     res.set(http::field::server, "rcgate");
     for (const auto& [name, value] : response.headers) {
-      if (iequals(name, "Content-Length")) continue;
-      if (iequals(name, "Connection")) {
-        if (iequals(value, "close")) close = true;
+      if (beast::iequals(name, "Content-Length")) continue;
+      if (beast::iequals(name, "Connection")) {
+        if (beast::iequals(value, "close")) close = true;
         continue;
       }
       res.insert(name, value);

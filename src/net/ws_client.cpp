@@ -14,7 +14,6 @@
 
 #include <deque>
 #include <optional>
-#include <type_traits>
 
 #include "net/beast_util.hpp"
 #include "net/loop.hpp"
@@ -22,19 +21,11 @@
 
 namespace rcgate::net {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-
 namespace {
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-template <class Stream>
-inline constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+using detail::kIsTls;
+using detail::PlainStream;
+using detail::TlsStream;
 
 // How long a close handshake may take once the connection is open.
 constexpr std::chrono::seconds kCloseTimeout{5};
