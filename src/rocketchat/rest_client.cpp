@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <regex>
 
 #include "net/http_client.hpp"
+#include "net/multipart.hpp"
 #include "rocketchat/message.hpp"
 
 namespace rcgate::rc {
@@ -24,6 +26,16 @@ struct RestClient::Pending {
   net::HttpRequest request;
   Callback callback;
   int rate_limit_retries = 0;
+  bool upload = false;  // on the upload connection, with its own timeout
+  std::chrono::milliseconds timeout{0};
+};
+
+struct RestClient::UploadJob {
+  std::string room_id;
+  UploadSpec spec;
+  Callback callback;
+  std::uint64_t size = 0;
+  std::string name;  // for messages: the name shown in the room
 };
 
 namespace {
@@ -119,7 +131,8 @@ RestClient::RestClient(net::Loop& loop, Url server, net::TlsClientOptions tls, R
     : loop_(loop),
       server_(server.as_http()),
       options_(options),
-      http_(std::make_unique<net::HttpClient>(loop, server_, std::move(tls))),
+      tls_(std::move(tls)),
+      http_(std::make_unique<net::HttpClient>(loop, server_, tls_)),
       pause_timer_(loop) {}
 
 RestClient::~RestClient() = default;
@@ -193,7 +206,7 @@ void RestClient::submit(std::shared_ptr<Pending> p) {
 }
 
 void RestClient::send_now(std::shared_ptr<Pending> p) {
-  p->request.timeout = options_.timeout;
+  p->request.timeout = p->upload ? p->timeout : options_.timeout;
   // Credentials are added at send time so that held requests use the newest token.
   auto& h = p->request.headers;
   h.erase(std::remove_if(h.begin(), h.end(),
@@ -206,8 +219,9 @@ void RestClient::send_now(std::shared_ptr<Pending> p) {
     h.emplace_back("X-Auth-Token", token_);
   }
   if (net::find_header(h, "Accept").empty()) h.emplace_back("Accept", "application/json");
-  net::HttpRequest copy = p->request;
-  http_->request(std::move(copy),
+  net::HttpRequest copy = p->request;  // a streamed body is shared, and rewound when resent
+  net::HttpClient& client = p->upload ? upload_http() : *http_;
+  client.request(std::move(copy),
                  [this, p](net::HttpResponse r) { on_response(p, std::move(r)); });
 }
 
@@ -232,6 +246,290 @@ void RestClient::on_response(std::shared_ptr<Pending> p, net::HttpResponse respo
     return;
   }
   auto cb = std::move(p->callback);
+  if (cb) cb(std::move(result));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Uploads: learn the version (once) and the size limit (cached), check, send, confirm.
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string base_name(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// "8.8" or "6.13.1" -> 8 / 6; 0 when unreadable.
+int major_of(const json& info) {
+  std::string version;
+  if (info.is_object() && info.contains("version") && info["version"].is_string()) {
+    version = info["version"];
+  } else if (info.is_object() && info.contains("info") && info["info"].is_object() &&
+             info["info"].contains("version") && info["info"]["version"].is_string()) {
+    version = info["info"]["version"];
+  }
+  int major = 0;
+  std::from_chars(version.data(), version.data() + version.size(), major);
+  return major;
+}
+
+// FileUpload_MaxFileSize from settings.public: a number (or a numeric string).
+std::optional<std::int64_t> max_size_of(const json& body) {
+  if (!body.is_object() || !body.contains("settings") || !body["settings"].is_array()) {
+    return std::nullopt;
+  }
+  for (const auto& setting : body["settings"]) {
+    if (!setting.is_object() || setting.value("_id", std::string()) != "FileUpload_MaxFileSize") {
+      continue;
+    }
+    const json& value = setting.contains("value") ? setting["value"] : json();
+    if (value.is_number_integer()) return value.get<std::int64_t>();
+    if (value.is_number()) return static_cast<std::int64_t>(value.get<double>());
+    if (value.is_string()) return parse_int(value.get<std::string>());
+  }
+  return std::nullopt;
+}
+
+// The server's refusal as a sentence that says what to do (PROTOCOL.md §7.3).
+void explain_upload_error(RestResult& r, const std::string& name, std::uint64_t size,
+                          const std::string& type) {
+  if (r.ok()) return;
+  const std::string& code = r.error_type;
+  if (code == "error-file-too-large") {
+    r.error = name + " (" + format_size(size) +
+              ") is larger than the Rocket.Chat server accepts (FileUpload_MaxFileSize): send a "
+              "smaller file, or ask an administrator to raise Administration > Settings > File "
+              "Upload > Maximum File Upload Size";
+  } else if (code == "error-invalid-file-type") {
+    r.error = "the Rocket.Chat server does not accept " + type + " files (" + name +
+              "): an administrator can add the type to Administration > Settings > File Upload > "
+              "Accepted Media Types (FileUpload_MediaTypeWhiteList)";
+  } else if (code == "error-file-upload-disabled") {
+    r.error = "file uploads are turned off on the Rocket.Chat server (" + name +
+              " was not sent): an administrator can turn on Administration > Settings > File "
+              "Upload > File Uploads Enabled";
+  } else if (code == "error-direct-message-file-upload-not-allowed") {
+    r.error = "file uploads in direct messages are turned off on the Rocket.Chat server (" +
+              name + " was not sent): an administrator can allow them under Administration > "
+              "Settings > File Upload";
+  } else {
+    r.error = "uploading " + name + ": " + r.error;
+  }
+}
+
+}  // namespace
+
+std::string content_type_for(std::string_view file_name) {
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {"jpg", "image/jpeg"},        {"jpeg", "image/jpeg"},      {"png", "image/png"},
+      {"gif", "image/gif"},         {"webp", "image/webp"},      {"bmp", "image/bmp"},
+      {"svg", "image/svg+xml"},     {"heic", "image/heic"},      {"tif", "image/tiff"},
+      {"tiff", "image/tiff"},       {"mp4", "video/mp4"},        {"m4v", "video/mp4"},
+      {"mov", "video/quicktime"},   {"webm", "video/webm"},      {"mkv", "video/x-matroska"},
+      {"avi", "video/x-msvideo"},   {"mp3", "audio/mpeg"},       {"m4a", "audio/mp4"},
+      {"ogg", "audio/ogg"},         {"oga", "audio/ogg"},        {"opus", "audio/opus"},
+      {"wav", "audio/wav"},         {"flac", "audio/flac"},      {"pdf", "application/pdf"},
+      {"txt", "text/plain"},        {"log", "text/plain"},       {"csv", "text/csv"},
+      {"md", "text/markdown"},      {"html", "text/html"},       {"htm", "text/html"},
+      {"json", "application/json"}, {"xml", "application/xml"}, {"yaml", "application/yaml"},
+      {"yml", "application/yaml"},  {"zip", "application/zip"},  {"gz", "application/gzip"},
+      {"tar", "application/x-tar"},
+  };
+  const auto dot = file_name.rfind('.');
+  if (dot != std::string_view::npos) {
+    const std::string extension = lower(file_name.substr(dot + 1));
+    for (const auto& [ext, type] : kTypes) {
+      if (extension == ext) return type;
+    }
+  }
+  return "application/octet-stream";
+}
+
+std::string format_size(std::uint64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+  static const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, kUnits[unit]);
+  return text;
+}
+
+net::HttpClient& RestClient::upload_http() {
+  if (!upload_http_) upload_http_ = std::make_unique<net::HttpClient>(loop_, server_, tls_);
+  return *upload_http_;
+}
+
+void RestClient::upload(const std::string& room_id, UploadSpec spec, Callback cb) {
+  auto job = std::make_shared<UploadJob>();
+  job->room_id = room_id;
+  job->callback = std::move(cb);
+  if (spec.file_name.empty()) spec.file_name = base_name(spec.path);
+  if (spec.content_type.empty()) spec.content_type = content_type_for(spec.file_name);
+  job->name = spec.file_name;
+  job->spec = std::move(spec);
+  // Opened once now: a missing file fails at once, and its size is known for the checks.
+  std::string error;
+  auto probe = net::MultipartFileBody::open({}, {"file", job->spec.path, job->name, ""}, error);
+  if (!probe) {
+    RestResult result;
+    result.error = error;
+    // Later, on the loop: the callback never runs inside upload().
+    loop_.post([job, result = std::move(result)]() mutable {
+      if (job->callback) job->callback(std::move(result));
+    });
+    return;
+  }
+  job->size = probe->file_size();
+  upload_learn_version(std::move(job));
+}
+
+void RestClient::upload_learn_version(std::shared_ptr<UploadJob> job) {
+  if (server_major_ != 0) return upload_check_size(std::move(job));
+  info([this, job](RestResult r) {
+    server_major_ = r.ok() ? major_of(r.body) : 0;
+    if (server_major_ == 0) {
+      spdlog::debug("rest: server version unknown ({}); trying rooms.media first",
+                    r.ok() ? "no version in /api/info" : r.error);
+    }
+    upload_check_size(job);
+  });
+}
+
+void RestClient::upload_check_size(std::shared_ptr<UploadJob> job) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool fresh = max_file_size_ && now - max_file_size_at_ < options_.upload_limit_ttl;
+  const auto check = [this, job] {
+    if (max_file_size_ && *max_file_size_ >= 0 &&
+        job->size > static_cast<std::uint64_t>(*max_file_size_)) {
+      RestResult result;
+      result.error = job->name + " is " + format_size(job->size) + "; the server accepts at most " +
+                     format_size(static_cast<std::uint64_t>(*max_file_size_)) +
+                     " (FileUpload_MaxFileSize)";
+      result.error_type = "error-file-too-large";
+      return upload_done(job, std::move(result), false);
+    }
+    upload_send(job);
+  };
+  if (fresh) return check();
+  public_setting("FileUpload_MaxFileSize", [this, job, check](RestResult r) {
+    const auto value = r.ok() ? max_size_of(r.body) : std::nullopt;
+    if (value) {
+      max_file_size_ = value;
+      max_file_size_at_ = std::chrono::steady_clock::now();
+    } else {
+      // Sent anyway: the server enforces its limit, and its refusal is explained the same way.
+      spdlog::debug("rest: FileUpload_MaxFileSize unknown ({}); sending {} unchecked",
+                    r.ok() ? "not in the answer" : r.error, job->name);
+    }
+    check();
+  });
+}
+
+void RestClient::upload_send(std::shared_ptr<UploadJob> job) {
+  // 8.x has no rooms.upload; older servers may lack rooms.media (learnt from a 404).
+  if (server_major_ >= 8 || !media_missing_) return upload_media(std::move(job));
+  upload_legacy(std::move(job));
+}
+
+void RestClient::upload_media(std::shared_ptr<UploadJob> job) {
+  std::string error;
+  auto body = net::MultipartFileBody::open(
+      {}, {"file", job->spec.path, job->name, job->spec.content_type}, error);
+  if (!body) {
+    RestResult result;
+    result.error = error;
+    return upload_done(job, std::move(result), false);
+  }
+  auto p = std::make_shared<Pending>();
+  p->upload = true;
+  p->timeout = options_.timeout + std::chrono::milliseconds(
+                                      body->size() * 1000 / std::max<std::uint64_t>(
+                                                                1, options_.upload_min_bytes_per_second));
+  p->request.method = "POST";
+  p->request.target = server_.join("/api/v1/rooms.media/" + url_encode(job->room_id));
+  p->request.headers.emplace_back("Content-Type", body->content_type());
+  p->request.body_source = std::move(body);
+  p->callback = [this, job](RestResult r) {
+    if (r.status == 404 && server_major_ < 8) {
+      spdlog::info("rest: the server has no rooms.media (HTTP 404); uploading with rooms.upload "
+                   "from now on");
+      media_missing_ = true;
+      return upload_legacy(job);
+    }
+    if (!r.ok()) return upload_done(job, std::move(r));
+    const json& file = r.body.is_object() ? r.body.value("file", json::object()) : json::object();
+    const std::string file_id = file.is_object() ? file.value("_id", std::string()) : std::string();
+    if (file_id.empty()) {
+      RestResult bad;
+      bad.status = r.status;
+      bad.body = r.body;
+      bad.error = "HTTP " + std::to_string(r.status) +
+                  ": rooms.media answered without a file id: " + r.body.dump();
+      return upload_done(job, std::move(bad));
+    }
+    upload_confirm(job, file_id);
+  };
+  submit(std::move(p));
+}
+
+void RestClient::upload_confirm(std::shared_ptr<UploadJob> job, const std::string& file_id) {
+  // Only the keys in use: 8.x refuses unknown ones and some older servers empty ones.
+  json body = json::object();
+  if (!job->spec.msg.empty()) body["msg"] = job->spec.msg;
+  if (!job->spec.description.empty()) body["description"] = job->spec.description;
+  if (!job->spec.tmid.empty()) body["tmid"] = job->spec.tmid;
+  post("/api/v1/rooms.mediaConfirm/" + url_encode(job->room_id) + "/" + url_encode(file_id),
+       std::move(body), [this, job](RestResult r) { upload_done(job, std::move(r)); });
+}
+
+void RestClient::upload_legacy(std::shared_ptr<UploadJob> job) {
+  std::vector<net::FormField> fields;
+  if (!job->spec.msg.empty()) fields.push_back({"msg", job->spec.msg});
+  if (!job->spec.description.empty()) fields.push_back({"description", job->spec.description});
+  if (!job->spec.tmid.empty()) fields.push_back({"tmid", job->spec.tmid});
+  std::string error;
+  auto body = net::MultipartFileBody::open(
+      std::move(fields), {"file", job->spec.path, job->name, job->spec.content_type}, error);
+  if (!body) {
+    RestResult result;
+    result.error = error;
+    return upload_done(job, std::move(result), false);
+  }
+  auto p = std::make_shared<Pending>();
+  p->upload = true;
+  p->timeout = options_.timeout + std::chrono::milliseconds(
+                                      body->size() * 1000 / std::max<std::uint64_t>(
+                                                                1, options_.upload_min_bytes_per_second));
+  p->request.method = "POST";
+  p->request.target = server_.join("/api/v1/rooms.upload/" + url_encode(job->room_id));
+  p->request.headers.emplace_back("Content-Type", body->content_type());
+  p->request.body_source = std::move(body);
+  p->callback = [this, job](RestResult r) { upload_done(job, std::move(r)); };
+  submit(std::move(p));
+}
+
+void RestClient::upload_done(std::shared_ptr<UploadJob> job, RestResult result, bool explain) {
+  if (explain) {
+    // The limit may have changed on the server since it was read: ask again next time.
+    if (result.error_type == "error-file-too-large") max_file_size_.reset();
+    explain_upload_error(result, job->name, job->size, job->spec.content_type);
+  }
+  if (result.ok()) {
+    spdlog::info("rest: uploaded {} ({}) to room {}", job->name, format_size(job->size),
+                 job->room_id);
+  }
+  auto cb = std::move(job->callback);
   if (cb) cb(std::move(result));
 }
 

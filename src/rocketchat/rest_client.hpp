@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/url.hpp"
 #include "net/http.hpp"
@@ -38,6 +39,20 @@ struct RestOptions {
   std::chrono::milliseconds timeout{30000};
   int max_rate_limit_retries = 3;                 // 429s absorbed before the caller sees one
   std::chrono::milliseconds max_rate_limit_wait{120000};  // never wait longer than this at once
+  // An upload may take longer than `timeout`: it gets timeout + its size at this rate.
+  std::uint64_t upload_min_bytes_per_second = 128 * 1024;
+  // How long the server's FileUpload_MaxFileSize is trusted before it is asked again.
+  std::chrono::milliseconds upload_limit_ttl{300000};
+};
+
+// A file to post in a room (RestClient::upload).
+struct UploadSpec {
+  std::string path;          // the local file, read while it is sent (never whole in memory)
+  std::string file_name;     // the name shown in the room; empty: the file's own name
+  std::string content_type;  // empty: from the extension (content_type_for)
+  std::string description;   // caption shown with the file
+  std::string msg;           // message text posted with the file
+  std::string tmid;          // thread to post it in (root message id); empty: the room
 };
 
 class RestClient {
@@ -71,25 +86,59 @@ class RestClient {
   void history(const std::string& room_type, const std::string& room_id, std::int64_t oldest_ms,
                int count, Callback cb);
 
+  // Posts a file in a room (PROTOCOL.md §7.3), streamed from disk on a connection of its own
+  // (a long upload does not hold up messages): rooms.media then rooms.mediaConfirm; on servers
+  // older than 8.0 that answer 404 to rooms.media, rooms.upload instead (remembered). The size
+  // is checked against the server's FileUpload_MaxFileSize first, and the server's refusals are
+  // turned into sentences a person can act on (error_type keeps the server's code, e.g.
+  // "error-file-too-large"). On success, body is the server's {"message":{...}}.
+  void upload(const std::string& room_id, UploadSpec spec, Callback cb);
+
+  // The server's major version from /api/info (asked once, by upload()); 0 while unknown.
+  int server_major() const { return server_major_; }
+
   // Milliseconds since epoch until which requests are held back after a 429 (0 when none).
   std::int64_t paused_until_ms() const { return paused_until_ms_; }
 
  private:
   struct Pending;
+  struct UploadJob;
   void submit(std::shared_ptr<Pending> p);
   void send_now(std::shared_ptr<Pending> p);
   void on_response(std::shared_ptr<Pending> p, net::HttpResponse response);
+  void upload_learn_version(std::shared_ptr<UploadJob> job);
+  void upload_check_size(std::shared_ptr<UploadJob> job);
+  void upload_send(std::shared_ptr<UploadJob> job);
+  void upload_media(std::shared_ptr<UploadJob> job);
+  void upload_confirm(std::shared_ptr<UploadJob> job, const std::string& file_id);
+  void upload_legacy(std::shared_ptr<UploadJob> job);
+  // explain: the result came from the server (its refusals are put into words).
+  void upload_done(std::shared_ptr<UploadJob> job, RestResult result, bool explain = true);
+  net::HttpClient& upload_http();
 
   net::Loop& loop_;
   Url server_;
   RestOptions options_;
+  net::TlsClientOptions tls_;
   std::unique_ptr<net::HttpClient> http_;
+  std::unique_ptr<net::HttpClient> upload_http_;  // made on the first upload
   net::Timer pause_timer_;
   std::int64_t paused_until_ms_ = 0;
   std::vector<std::shared_ptr<Pending>> held_;  // waiting for the rate-limit pause to end
   std::string user_id_;
   std::string token_;
+  // What uploads learnt about the server.
+  int server_major_ = 0;
+  bool media_missing_ = false;  // rooms.media answered 404: use rooms.upload from now on
+  std::optional<std::int64_t> max_file_size_;  // FileUpload_MaxFileSize; -1: unlimited
+  std::chrono::steady_clock::time_point max_file_size_at_;
 };
+
+// The MIME type for a file name's extension (jpg, png, gif, webp, mp4, pdf, txt, ...);
+// "application/octet-stream" when unknown.
+std::string content_type_for(std::string_view file_name);
+// "512 bytes", "12.0 KiB", "52.4 MiB", "1.5 GiB".
+std::string format_size(std::uint64_t bytes);
 
 // Turns an HTTP response into a RestResult (exposed for tests).
 RestResult interpret_response(const net::HttpResponse& response, std::int64_t now_ms);

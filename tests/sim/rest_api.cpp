@@ -122,6 +122,8 @@ ServerResponse RestApi::handle(const ServerRequest& request) {
     if (route == nullptr && path.size() > prefix.size() && path.rfind(prefix, 0) == 0 &&
         request.method == r.method) {
       route = &r;
+      // "/api/v1/rooms.media/" -> "rooms.media": what clients tried, for tests of fallbacks.
+      sim_.uploads().count_attempt(prefix.substr(8, prefix.size() - 9));
     }
   }
   if (route != nullptr && !available(*route)) route = nullptr;

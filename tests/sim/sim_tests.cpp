@@ -718,6 +718,7 @@ TEST(SimUploads, RoomsUploadOnlyOnOlderFlavoursAndMediaCanBeMissing) {
   const json uploads = sim.get("uploads")["uploads"];
   ASSERT_EQ(uploads.size(), 1u);
   EXPECT_EQ(uploads[0]["endpoint"], "rooms.upload");
+  EXPECT_EQ(sim.get("uploads")["attempts"], json({{"rooms.media", 1}, {"rooms.mediaConfirm", 0}, {"rooms.upload", 2}}));
   EXPECT_EQ(uploads[0]["confirmed"], true);
   const json history = sim.get("messages?room=general")["messages"];
   EXPECT_EQ(history.back()["_id"], message["_id"]);

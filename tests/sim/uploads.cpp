@@ -222,7 +222,9 @@ json UploadStore::to_json() const {
                        {"confirmed", !f.message_id.empty()},
                        {"message_id", f.message_id.empty() ? json(nullptr) : json(f.message_id)}});
   }
-  return {{"uploads", std::move(uploads)}, {"rejected", rejected_}};
+  json attempts = {{"rooms.media", 0}, {"rooms.mediaConfirm", 0}, {"rooms.upload", 0}};
+  for (const auto& [endpoint, n] : attempts_) attempts[endpoint] = n;
+  return {{"uploads", std::move(uploads)}, {"rejected", rejected_}, {"attempts", std::move(attempts)}};
 }
 
 std::string file_format(const std::string& name) {

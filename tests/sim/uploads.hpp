@@ -57,15 +57,19 @@ class UploadStore {
   std::optional<std::string> read(const StoredFile& file) const;
 
   // {"uploads":[{"id","room","user","name","type","size","sha256","endpoint","confirmed",
-  //   "message_id"}], "rejected":N}
+  //   "message_id"}], "rejected":N, "attempts":{"rooms.media":N,"rooms.upload":N,
+  //   "rooms.mediaConfirm":N}} (attempts: requests received, 404s on a flavour without the
+  //   endpoint included)
   nlohmann::json to_json() const;
   void count_rejected() { ++rejected_; }
+  void count_attempt(const std::string& endpoint) { ++attempts_[endpoint]; }
 
  private:
   std::string dir_;
   std::vector<std::string> order_;
   std::map<std::string, StoredFile> files_;
   std::uint64_t rejected_ = 0;
+  std::map<std::string, std::uint64_t> attempts_;
 };
 
 // The extension as Rocket.Chat's `format`: "snapshot.JPG" -> "jpg"; "" when none.
