@@ -335,6 +335,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
     if (!chunk) chunk = std::make_unique<char[]>(kChunk);
     body_sent = 0;
+    write_error.clear();
     serializer.emplace(*stream_wire);
     with_stream([this](auto& stream) {
       http::async_write_header(stream, *serializer,
@@ -348,6 +349,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   void on_write_streamed(std::uint64_t id, beast::error_code ec) {
     if (id != exchange) return;
     if (ec == http::error::need_buffer) ec = {};  // the chunk went out; the next one, please
+    if (ec && ec != beast::error::timeout && !(reused && !retried && connection_gone(ec))) {
+      // A server (or a proxy) may refuse a large body at once and stop reading: its answer,
+      // typically 413, is already here and says more than "connection reset".
+      write_error = detail::io_error_text("write", ec);
+      return do_read();
+    }
     if (ec) return on_write(id, ec);
     if (serializer->is_done()) return do_read();
     BodySource& source = *current->request.body_source;
@@ -400,11 +407,13 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     if (id != exchange) return;
     if (ec == beast::error::timeout) return fail(FailStage::Timeout, timeout_text());
     if (ec) {
+      if (!write_error.empty()) return fail(FailStage::Write, write_error);
       // The server closed the kept-alive connection while it sat idle; the request never
       // reached it, so sending it again on a fresh connection is safe.
       if (reused && !retried && !parser->got_some() && connection_gone(ec)) return retry();
       return fail(FailStage::Read, detail::io_error_text("read", ec));
     }
+    if (!write_error.empty()) drop_connection();  // the rest of the body never went out
     auto& res = parser->get();
     HttpResponse response;
     response.status = static_cast<int>(res.result_int());
@@ -440,6 +449,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     if (id != exchange) return;
     if (ec == beast::error::timeout) return fail(FailStage::Timeout, timeout_text());
     if (ec) {
+      if (!write_error.empty()) return fail(FailStage::Write, write_error);
       if (reused && !retried && !file_parser->got_some() && connection_gone(ec)) return retry();
       return fail(FailStage::Read, detail::io_error_text("read", ec));
     }
@@ -503,7 +513,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     } else {
       response.body = std::move(error_body);
     }
-    if (!res.keep_alive()) drop_connection();
+    // After a failed write the rest of the body never went out: the connection is done.
+    if (!res.keep_alive() || !write_error.empty()) drop_connection();
     complete(std::move(response));
   }
 
@@ -548,6 +559,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     file_parser.reset();
     out_file.discard();  // still open here only when the exchange failed half-way
     error_body.clear();
+    write_error.clear();
     auto keep_alive = shared_from_this();  // the callback may destroy the HttpClient
     if (callback) callback(std::move(response));
     start_next();
@@ -621,6 +633,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   std::uint64_t body_sent = 0;
   ResponseFile out_file;
   std::string error_body;
+  std::string write_error;  // a streamed body's write failed; the response is read anyway
   bool head_request = false;
   // Identifies the exchange a completion belongs to; anything older is ignored.
   std::uint64_t exchange = 0;

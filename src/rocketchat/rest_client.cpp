@@ -318,6 +318,11 @@ void explain_upload_error(RestResult& r, const std::string& name, std::uint64_t 
     r.error = "file uploads in direct messages are turned off on the Rocket.Chat server (" +
               name + " was not sent): an administrator can allow them under Administration > "
               "Settings > File Upload";
+  } else if (r.status == 413) {
+    // Not Rocket.Chat's own limit (that is a 400): a proxy in front of it.
+    r.error = "uploading " + name + " (" + format_size(size) +
+              "): HTTP 413: the web server in front of Rocket.Chat refuses requests this large; "
+              "raise its limit (nginx: client_max_body_size) to at least FileUpload_MaxFileSize";
   } else {
     r.error = "uploading " + name + ": " + r.error;
   }

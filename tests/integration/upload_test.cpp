@@ -278,6 +278,30 @@ TEST(Upload, TheServersRefusalsAreExplained) {
   EXPECT_EQ(r.error, "uploading notes.txt: HTTP 403: Not allowed [error-not-allowed]");
 }
 
+TEST(Upload, AProxyBodyLimitIsExplained) {
+  // A web server in front of Rocket.Chat with a 1 KiB body limit (HttpServer answers 413).
+  net::Loop loop;
+  net::HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  net::HttpServer proxy(loop, options);
+  proxy.on_request([](const net::ServerRequest& req, net::Respond respond) {
+    if (req.path == "/api/info") return respond({200, {}, R"({"version":"8.8","success":true})"});
+    if (req.path == "/api/v1/settings.public") {
+      return respond({200, {}, R"({"settings":[{"_id":"FileUpload_MaxFileSize","value":-1}],"success":true})"});
+    }
+    respond({404, {}, "{}"});
+  });
+  proxy.start();
+  rc::RestClient rest(loop, *parse_url("http://127.0.0.1:" + std::to_string(proxy.port())), {});
+  rest.set_credentials(kBotId, kBotPat);
+  TempDir dir;
+  const auto r = upload(loop, rest, kCameraAlerts, {write_file(dir.file("clip.mp4"), bytes(300 * 1024)), "", "", "", "", ""});
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.error,
+            "uploading clip.mp4 (300.0 KiB): HTTP 413: the web server in front of Rocket.Chat refuses requests this "
+            "large; raise its limit (nginx: client_max_body_size) to at least FileUpload_MaxFileSize");
+}
+
 TEST(Upload, AMissingFileFailsAtOnceWithTheReason) {
   Sim sim;
   net::Loop loop;

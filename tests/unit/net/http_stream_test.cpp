@@ -374,6 +374,57 @@ TEST(StreamedUploadFailures, ServerThatStopsReadingTimesOut) {
   EXPECT_EQ(response.error, "timeout after 400 ms");
 }
 
+TEST(StreamedUploadFailures, AServerThatRefusesTheBodyEarlyIsHeard) {
+  // Like a proxy over its body size limit: answer 413 after the header and close soon after,
+  // leaving most of the body unread (the client's write then fails with a reset).
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::thread proxy([fd] {
+    const int conn = ::accept(fd, nullptr, nullptr);
+    std::string head;
+    char buffer[4096];
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      const auto n = ::recv(conn, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      head.append(buffer, static_cast<std::size_t>(n));
+    }
+    const std::string answer =
+        "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: text/html\r\nContent-Length: 26\r\n"
+        "Connection: close\r\n\r\n<h1>413 Too Large</h1>\r\n\r\n";
+    ::send(conn, answer.data(), answer.size(), MSG_NOSIGNAL);
+    // A short lingering close, as proxies do, then the reset: the client is still writing.
+    ::shutdown(conn, SHUT_WR);
+    std::size_t drained = 0;
+    while (drained < 512 * 1024) {
+      const auto n = ::recv(conn, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      drained += static_cast<std::size_t>(n);
+    }
+    ::close(conn);
+  });
+  test::TempDir dir;
+  write_pattern_file(dir.file("big.bin"), 64 * 1024 * 1024);
+  std::string error;
+  auto body = MultipartFileBody::open({}, {"file", dir.file("big.bin"), "", ""}, error);
+  ASSERT_TRUE(body) << error;
+  Loop loop;
+  HttpClient client(loop, url_for(false, ntohs(addr.sin_port)));
+  const HttpResponse response = exchange(loop, client, upload_request(body));
+  proxy.join();
+  ::close(fd);
+  // The proxy stopped reading after 512 KiB of 64 MiB, so the write must have failed: the 413 can
+  // only have come from reading after that failure.
+  ASSERT_TRUE(response.ok()) << to_string(response.stage) << ": " << response.error;
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(response.body, "<h1>413 Too Large</h1>\r\n\r\n");
+}
+
 // ----- 30 MB through the client, heap measured
 
 // Accepts one connection, reads one request and checks its body against the expected multipart
