@@ -265,6 +265,18 @@ const char* to_string(AskEffect::Kind kind) {
   return "not for asks";
 }
 
+IncomingMessage incoming_message(const rc::Message& message, const rc::Classification& c) {
+  IncomingMessage m;
+  m.room_id = message.rid;
+  m.thread_id = message.tmid;
+  m.message_id = message.id;
+  m.direct = c.direct;
+  m.mentions_bot = c.mentions_bot;
+  m.sender = {message.u.id, message.u.username, message.u.name};
+  m.text = message.text;
+  return m;
+}
+
 json AskPost::message() const {
   json m = {{"msg", text}};
   if (!room_id.empty()) m["rid"] = room_id;

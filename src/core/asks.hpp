@@ -14,8 +14,8 @@
 //                              (route it as usual)
 //   expire(now)             -> asks whose time is up, each with the edit of its question
 //
-// Who may answer: the ask's users (usernames, any case), or anyone but the bot when it names
-// none. Messages from other people are NotForAsks: they reach the router and the engines as
+// Who may answer: the ask's users (usernames, any case), or when it names none, anyone but the
+// bot (for a DM ask: the person asked). Messages from other people are NotForAsks: they reach the router and the engines as
 // usual, so a room with an open ask still works for everyone else.
 //
 // Which messages count: those in the ask's room (for a DM ask whose room is not known yet: any
@@ -47,6 +47,8 @@
 #include <vector>
 
 #include "core/options.hpp"
+#include "rocketchat/classifier.hpp"
+#include "rocketchat/message.hpp"
 
 namespace rcgate::core {
 
@@ -140,6 +142,11 @@ struct IncomingMessage {
   Answerer sender;
   std::string text;
 };
+
+// A classified message as the asks want it. Pass only what a person wrote and the bot can read
+// (Classification New; not OwnEcho, System, Encrypted, Removed or an edit): an edit is not a
+// second answer.
+IncomingMessage incoming_message(const rc::Message& message, const rc::Classification& c);
 
 struct AskEffect {
   enum class Kind {

@@ -426,12 +426,19 @@ void Outbox::on_result(const std::string& id, std::uint64_t token, SendResult re
       break;
     case SendResult::Kind::RateLimited: {
       entry.item.last_error = result.error.empty() ? "too many requests" : result.error;
+      // The wait the server asked for wins. X-RateLimit-Reset is the server's clock, though: a
+      // reset time that is already past (a server clock behind ours) would retry at once and
+      // hammer it, one far ahead (a clock ahead) would hold everything for no reason, so it is
+      // bounded by retry_max; with no usable hint the pause grows like a retry wait.
+      const std::int64_t cap = std::max(options_.retry_max.count(), options_.retry_initial.count());
       std::int64_t until = 0;
-      if (result.reset_at_ms) until = std::max(until, *result.reset_at_ms);
-      if (result.retry_after_ms) until = std::max(until, now + *result.retry_after_ms);
-      if (!result.reset_at_ms && !result.retry_after_ms) {
-        until = now + retry_wait(++rate_limit_streak_);
+      if (result.reset_at_ms && *result.reset_at_ms > now) {
+        until = std::min(*result.reset_at_ms, now + cap);
       }
+      if (result.retry_after_ms && *result.retry_after_ms > 0) {
+        until = std::max(until, now + *result.retry_after_ms);
+      }
+      if (until <= now) until = now + retry_wait(++rate_limit_streak_);
       paused_until_ = std::max(paused_until_, until);
       break;
     }

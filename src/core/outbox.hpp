@@ -85,7 +85,8 @@ struct SendResult {
   std::string room_id;     // the room it went to (the DM opened for a user item); may be ""
   std::string error;       // a sentence for people; "" when sent
   std::optional<std::int64_t> retry_after_ms;  // RateLimited: the wait the server asked for
-  std::optional<std::int64_t> reset_at_ms;     // RateLimited: X-RateLimit-Reset (epoch ms)
+  std::optional<std::int64_t> reset_at_ms;     // RateLimited: X-RateLimit-Reset (epoch ms, the
+                                               // server's clock: honoured up to retry_max ahead)
 
   static SendResult sent(nlohmann::json message = nullptr, std::string room_id = {});
   static SendResult transient(std::string error);

@@ -5,6 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "rocketchat/classifier.hpp"
+#include "rocketchat/message.hpp"
+#include "support/fixtures.hpp"
+
 namespace rcgate::core {
 namespace {
 
@@ -511,6 +515,70 @@ TEST_F(AsksTest, OpenAsksAreLimited) {
   r.room_id = "C";
   EXPECT_EQ(asks.open(r, kNow).error,
             "too many open asks (2, asks.max_open): wait for some to be answered or time out");
+}
+
+// ---- recorded messages
+
+// The message events of a fixture, classified as the gateway does, as the asks see them.
+std::vector<IncomingMessage> incoming_of(const std::string& name) {
+  std::vector<IncomingMessage> out;
+  rc::Classifier classifier(kBot.user_id);
+  const json fixture = test::fixture(name);
+  for (const auto& frame : fixture["server"]) {
+    if (frame.value("collection", "") != "stream-room-messages") continue;
+    std::string why;
+    const auto message = rc::parse_stream_args(frame["fields"]["args"], &why);
+    EXPECT_TRUE(message) << name << ": " << why;
+    if (message) out.push_back(incoming_message(*message, classifier.classify(*message)));
+  }
+  EXPECT_FALSE(out.empty()) << name;
+  return out;
+}
+
+TEST_F(AsksTest, RecordedDirectMessageAnswersADirectAsk) {
+  const IncomingMessage dm = incoming_of("dm-message.json").at(0);
+  EXPECT_TRUE(dm.direct);
+  EXPECT_EQ(dm.sender, (Answerer{"t7EgqqFfkzCDKZrLg", "alice", "Alice Example"}));
+  AskRequest r;
+  r.question = "Someone is at the door. What now?";
+  r.answers = {"Snapshot", "Open the door", "Nothing"};
+  r.user = "alice";
+  const std::string id = asks.open(r, kNow).id;
+  asks.set_question_message(id, "question-1");
+  const AskEffect e = asks.on_message(dm, kNow + 1000);  // "snapshot"
+  ASSERT_EQ(e.kind, Kind::Answered);
+  EXPECT_EQ(e.closed.result.answer, "Snapshot");
+  EXPECT_EQ(e.closed.result.answer_message_id, "wfvudEKte7xbWZbX7");
+  ASSERT_TRUE(e.closed.edit);
+  EXPECT_EQ(e.closed.edit->room_id, "BCmeyJm2r6b8hJiiet7EgqqFfkzCDKZrLg");
+}
+
+TEST_F(AsksTest, RecordedMentionAnswersOnceTheMentionIsDropped) {
+  const IncomingMessage mention = incoming_of("channel-message-mention.json").at(0);
+  EXPECT_TRUE(mention.mentions_bot);
+  open_in("GENERAL", {"Snapshot please", "Nothing"}, {"alice"});
+  const AskEffect e = asks.on_message(mention, kNow);  // "@camera-bot snapshot please"
+  ASSERT_EQ(e.kind, Kind::Answered);
+  EXPECT_EQ(e.closed.result.answer, "Snapshot please");
+}
+
+TEST_F(AsksTest, RecordedThreadReplyAnswersTheQuestionItRepliesTo) {
+  const auto messages = incoming_of("thread-reply.json");
+  const IncomingMessage& reply = messages.at(0);  // "and the driveway too", in thread gwfL9...
+  ASSERT_EQ(reply.thread_id, "gwfL9C5wjoXJTF6Yr");
+  AskRequest r;
+  r.question = "Anything else to check?";
+  r.room_id = "GENERAL";
+  r.users = {"alice"};
+  const std::string id = asks.open(r, kNow).id;
+  asks.set_question_message(id, "some-other-message");
+  EXPECT_EQ(asks.on_message(reply, kNow).kind, Kind::NotForAsks);  // another thread
+  const std::string second = asks.open(r, kNow).id;
+  asks.set_question_message(second, "gwfL9C5wjoXJTF6Yr");
+  const AskEffect e = asks.on_message(reply, kNow);
+  ASSERT_EQ(e.kind, Kind::Answered);
+  EXPECT_EQ(e.ask_id, second);
+  EXPECT_EQ(e.closed.result.answer, "and the driveway too");
 }
 
 // ---- persistence

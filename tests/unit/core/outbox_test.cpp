@@ -334,6 +334,21 @@ TEST_F(OutboxTest, RateLimitWithRetryAfterAndWithoutAnyHint) {
   EXPECT_EQ(calls.size(), 4u);
 }
 
+TEST_F(OutboxTest, ARateLimitResetOnAWrongServerClockIsBounded) {
+  outbox->set_online(true);
+  enqueue("A", "a");
+  // Already past by our clock: not an immediate retry, but a wait like a transient failure.
+  answer(0, SendResult::rate_limited("slow down", std::nullopt, scheduler.now_ms() - 60'000));
+  EXPECT_EQ(outbox->paused_until(), scheduler.now_ms() + 2000);
+  scheduler.advance(2s);
+  ASSERT_EQ(calls.size(), 2u);
+  // A day ahead: held for retry_max (5m) at most.
+  answer(1, SendResult::rate_limited("slow down", std::nullopt, scheduler.now_ms() + 86'400'000));
+  EXPECT_EQ(outbox->paused_until(), scheduler.now_ms() + 300'000);
+  scheduler.advance(5min);
+  EXPECT_EQ(calls.size(), 3u);
+}
+
 TEST_F(OutboxTest, RoomIntervalPacesPostsInOneRoom) {
   make({1h, 1000, 2s, 5min, 1500ms});
   outbox->set_online(true);
