@@ -10,6 +10,12 @@
 //   Connect "connect: Connection refused"
 //   Tls     "tls: certificate verify failed: self-signed certificate"
 //   Timeout "timeout after 2000 ms"  (request.timeout covers resolving and connecting too)
+//   Write   "request body: /x.jpg shrank while it was being sent (1000 of 5000 bytes)"
+//   Read    "response body larger than the limit of 1048576 bytes"  (response_file_max)
+//
+// Large bodies stream both ways in 64 KiB chunks (HttpRequest::body_source, response_file): the
+// client's memory does not grow with them. A streamed body whose write fails (a proxy refusing
+// it early) still yields the server's answer when one arrived, e.g. 413.
 #include <functional>
 #include <memory>
 
