@@ -8,7 +8,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$here"
 bash tests/scripts/deps.sh
-export BUILD_DIR="$here/build"
+export BUILD_DIR="${BUILD_DIR:-$here/build}"
 bash tests/scripts/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo
 rcgate="$BUILD_DIR/src/rcgate"
 sim="$BUILD_DIR/tests/sim/rcgate-sim"
