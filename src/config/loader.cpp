@@ -911,6 +911,50 @@ void read_cameras(Section& root, std::vector<CameraSettings>& cameras) {
   }
 }
 
+// ----- api: the local HTTP API
+
+void read_api(Section& root, ApiSettings& api) {
+  if (!root.has("api")) return;
+  api.line = root.line("api");
+  Section s = root.section("api");
+  api.enabled = true;
+  s.read("enabled", api.enabled);
+  s.read("listen", api.listen, Need::NonEmpty);
+  s.read("port", api.port, 0, 65535);  // 0: any free port (written to <state_dir>/api.port)
+  const Secret key = read_secret(s, "key", "key_file", "RCGATE_API_KEY");
+  api.key = key.value;
+  if (api.enabled && !key.given) {
+    s.problem("", "the local API needs a key: set 'key' or 'key_file' (a long random string, "
+                  "e.g. from `openssl rand -hex 24`), or the RCGATE_API_KEY environment "
+                  "variable; or set 'enabled: false'");
+  } else if (api.enabled && key.value.size() < 16) {
+    s.problem(s.has("key_file") ? "key_file" : "key",
+              "the key is too short (" + std::to_string(key.value.size()) +
+                  " characters): use at least 16, e.g. from `openssl rand -hex 24`");
+  }
+  s.read("max_body_kb", api.max_body_kb, 1, 64 * 1024);
+  s.read("max_upload_mb", api.max_upload_mb, 1, 4096);
+  if (const YAML::Node* dirs = s.node("upload_dirs")) {
+    if (!dirs->IsSequence()) {
+      s.problem("upload_dirs", "expected a list of directories such as [/var/lib/rcgate/files], "
+                               "got " + kind_of(*dirs));
+    } else {
+      for (std::size_t i = 0; i < dirs->size(); ++i) {
+        const YAML::Node item = (*dirs)[i];
+        const std::string path = "api.upload_dirs[" + std::to_string(i) + "]";
+        if (!item.IsScalar() || item.Scalar().empty()) {
+          root.context().add(path, "expected a directory name, got " + kind_of(item),
+                             line_of(item.Mark()));
+          continue;
+        }
+        api.upload_dirs.push_back(root.context().resolve(item.Scalar()));
+      }
+    }
+  }
+  s.read("send_wait", api.send_wait, /*allow_zero=*/true);
+  s.read("ask_wait_max", api.ask_wait_max);
+}
+
 void read_settings(Section& root, Settings& settings) {
   {
     Section rocketchat = root.section("rocketchat");
@@ -943,6 +987,7 @@ void read_settings(Section& root, Settings& settings) {
     read_asks(asks, settings.asks);
   }
   read_cameras(root, settings.cameras);
+  read_api(root, settings.api);
   read_plugins(root, settings.plugins);
   if (root.has("plugins")) settings.lines["plugins"] = root.line("plugins");
 }

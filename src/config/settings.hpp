@@ -68,6 +68,22 @@ struct CameraSettings {
   int line = 0;          // the line of its key under cameras:
 };
 
+// api: the local HTTP API that automations and the `rcgate send/ask/upload/...` commands use.
+// Off unless the section is present; then a key is required (api.key, api.key_file or
+// RCGATE_API_KEY).
+struct ApiSettings {
+  bool enabled = false;
+  std::string listen = "127.0.0.1";  // address to bind; the CLI connects here too
+  int port = 8765;  // 0: any free port, written to <state_dir>/api.port for the CLI
+  std::string key;  // secret: callers send "Authorization: Bearer <key>" or "X-API-Key: <key>"
+  int max_body_kb = 1024;    // largest JSON request body
+  int max_upload_mb = 25;    // largest file sent in a request body (content_base64 or raw)
+  std::vector<std::string> upload_dirs;  // local files may be uploaded only from under these
+  ms send_wait{3000};    // how long `send` waits for "sent" before it answers "queued"
+  ms ask_wait_max{3'600'000};  // longest long poll on an ask
+  int line = 0;  // the line of `api:`
+};
+
 // plugins.<name>: handed to the plugin as JSON. `lines` maps JSON paths inside the section
 // ("rules[2].pattern"; "" for the section itself) to YAML lines, so that what the plugin reports
 // can point at the line to fix (validate_plugins).
@@ -90,6 +106,7 @@ struct Settings {
   core::OutboxOptions outbox;
   core::AskOptions asks;
   std::vector<CameraSettings> cameras;  // in file order
+  ApiSettings api;
   std::vector<PluginSection> plugins;  // in file order
   // Lines of keys that are checked after loading ("interactions.engines[1]"), for their problems.
   std::map<std::string, int> lines;
