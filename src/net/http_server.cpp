@@ -356,15 +356,15 @@ class HttpSession final : public Session,
     if (ec == http::error::body_limit) {
       return reply_error(413,
                          "request body larger than " + std::to_string(limits_.max_body_bytes) +
-                             " bytes\n",
+                             " bytes",
                          true);
     }
     if (ec == http::error::header_limit) {
-      return reply_error(431, "request headers too large\n", false);
+      return reply_error(431, "request headers too large", false);
     }
     if (ec && ec != http::error::partial_message &&
         ec.category() == http::make_error_code(http::error::bad_method).category()) {
-      return reply_error(400, "bad request: " + ec.message() + "\n", false);
+      return reply_error(400, "bad request: " + ec.message(), false);
     }
     if (ec) {
       // Timeouts and resets end idle or broken connections; nothing to report to anyone.
@@ -416,8 +416,15 @@ class HttpSession final : public Session,
     head_ = false;
     ++seq_;
     awaiting_ = false;
-    write(ServerResponse{status, {{"Content-Type", "text/plain; charset=utf-8"}}, std::move(text)},
-          true, drain);
+    ServerResponse response{status, {{"Content-Type", "text/plain; charset=utf-8"}}, text + "\n"};
+    if (auto server = server_.lock(); server && server->options.error_response) {
+      try {
+        response = server->options.error_response(status, text);
+      } catch (const std::exception& e) {
+        spdlog::error("http server: error_response for {} failed: {}", status, e.what());
+      }
+    }
+    write(std::move(response), true, drain);
   }
 
   void write(ServerResponse response, bool close, bool drain) {

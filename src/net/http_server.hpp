@@ -15,6 +15,12 @@ namespace rcgate::net {
 
 class Loop;
 
+struct ServerResponse {
+  int status = 200;
+  Headers headers;  // Content-Length is set by the server
+  std::string body;
+};
+
 struct HttpServerOptions {
   std::string bind_address = "127.0.0.1";
   std::uint16_t port = 0;  // 0: any free port (see HttpServer::port())
@@ -25,12 +31,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{30000};  // HTTP keep-alive and TLS handshake
   std::size_t max_ws_message_bytes = 16 * 1024 * 1024;  // larger incoming frames close the socket
   std::size_t max_ws_queued_messages = 1024;  // WsServerConnection::send refuses beyond this
-};
-
-struct ServerResponse {
-  int status = 200;
-  Headers headers;  // Content-Length is set by the server
-  std::string body;
+  // Shapes the answers the server sends by itself, before any handler ran: 413 (body over
+  // max_body_bytes), 431 (headers too large), 400 (malformed request). `message` is the plain
+  // sentence ("request body larger than 1024 bytes"). Unset: text/plain with that sentence. The
+  // connection is closed after these answers whatever the headers say.
+  std::function<ServerResponse(int status, const std::string& message)> error_response;
 };
 
 using Respond = std::function<void(ServerResponse)>;  // call exactly once, possibly later

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <vector>
 
 #include "net/loop.hpp"
 #include "test_util.hpp"
@@ -167,6 +168,74 @@ TEST(HttpServer, BodyOverTheLimitGets413AndTheClientCanFinishSending) {
   EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response;
   EXPECT_NE(response.find("request body larger than 1024 bytes"), std::string::npos);
   EXPECT_FALSE(called);
+}
+
+TEST(HttpServer, ErrorResponseShapesTheServersOwnAnswers) {
+  Loop loop;
+  auto options = local_options();
+  options.max_body_bytes = 1024;
+  std::vector<std::pair<int, std::string>> asked;
+  options.error_response = [&](int status, const std::string& message) {
+    asked.emplace_back(status, message);
+    return ServerResponse{status, {{"Content-Type", "application/json"}},
+                          "{\"error\":\"" + message + "\"}"};
+  };
+  HttpServer server(loop, options);
+  server.on_request([](const ServerRequest&, Respond respond) { respond({200, {}, ""}); });
+  server.start();
+  const auto [too_large, malformed] = on_thread(loop, [port = server.port()] {
+    RawClient a(port);
+    a.send("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" +
+           std::string(5000, 'x'));
+    RawClient b(port);
+    b.send("GET / HTTP/1.1\r\nHost h\r\n\r\n");
+    return std::pair{a.read_response(), b.read_response()};
+  });
+  EXPECT_EQ(too_large.rfind("HTTP/1.1 413", 0), 0u) << too_large;
+  EXPECT_NE(too_large.find("Content-Type: application/json"), std::string::npos) << too_large;
+  EXPECT_NE(too_large.find("Connection: close"), std::string::npos) << too_large;
+  EXPECT_NE(too_large.find("{\"error\":\"request body larger than 1024 bytes\"}"),
+            std::string::npos)
+      << too_large;
+  EXPECT_EQ(malformed.rfind("HTTP/1.1 400", 0), 0u) << malformed;
+  ASSERT_EQ(asked.size(), 2u);
+}
+
+// The idle timeout guards reads and writes; a handler that answers much later (a long poll)
+// is not cut by it.
+TEST(HttpServer, AHandlerMayAnswerLongAfterTheIdleTimeout) {
+  Loop loop;
+  auto options = local_options();
+  options.idle_timeout = 100ms;
+  HttpServer server(loop, options);
+  Timer later(loop);
+  server.on_request([&](const ServerRequest&, Respond respond) {
+    later.start(600ms, [respond] { respond({200, {}, "late"}); });
+  });
+  server.start();
+  const auto response = on_thread(loop, [port = server.port()] {
+    RawClient client(port);
+    client.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\n");
+    return client.read_response();
+  });
+  EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+  EXPECT_EQ(response.substr(response.size() - 4), "late");
+}
+
+// A client that went away before its answer: the late answer is dropped quietly.
+TEST(HttpServer, AnAnswerAfterTheClientLeftIsHarmless) {
+  Loop loop;
+  HttpServer server(loop, local_options());
+  Respond kept;
+  server.on_request([&](const ServerRequest&, Respond respond) { kept = std::move(respond); });
+  server.start();
+  on_thread(loop, [port = server.port()] {
+    RawClient client(port);
+    client.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\n");
+  });
+  ASSERT_TRUE(run_until(loop, [&] { return static_cast<bool>(kept); }));
+  kept({200, {}, std::string(256 * 1024, 'x')});
+  EXPECT_TRUE(run_until(loop, [&] { return server.connection_count() == 0; }));
 }
 
 TEST(HttpServer, MalformedRequestGets400) {
