@@ -48,8 +48,20 @@ Gateway::Gateway(net::Loop& loop, const config::Settings& settings, rcgate::Sche
       users_(settings.users),
       router_({}, settings.interactions, settings.unknown_users, users_, devices_),
       engines_(scheduler, settings.interactions),
-      save_timer_(loop) {
-  if (!settings.state_dir.empty()) state_path_ = settings.state_dir + "/state.json";
+      save_timer_(loop),
+      outbox_(
+          scheduler, settings.outbox,
+          [this](const core::OutboxItem& item, core::Outbox::Done done) {
+            send_item(item, std::move(done));
+          },
+          [this](const core::OutboxOutcome& outcome) { on_outcome(outcome); }),
+      asks_(settings.asks),
+      ask_timer_(loop),
+      queue_timer_(loop) {
+  if (!settings.state_dir.empty()) {
+    state_path_ = settings.state_dir + "/state.json";
+    queue_path_ = settings.state_dir + "/queue.json";
+  }
   engines_.on_audit([](const core::AuditRecord& record) {
     spdlog::info("audit: {}", core::format_audit(record));
   });
@@ -63,7 +75,7 @@ std::string Gateway::load_state() {
   auto text = persistence::read_file(state_path_, &error);
   if (!text) {
     if (!error.empty()) spdlog::warn("state: {}; starting with an empty state", error);
-    return {};
+    return load_queue();
   }
   auto loaded = core::load_state(*text);
   if (loaded.status == core::StateLoad::Status::Newer) {
@@ -74,7 +86,7 @@ std::string Gateway::load_state() {
     auto aside = persistence::set_aside(state_path_);
     spdlog::warn("state: {} is damaged ({}); set aside as {}; rebuilding from the server",
                  state_path_, loaded.error, aside.empty() ? "(rename failed)" : aside);
-    return {};
+    return load_queue();
   }
   for (const auto& w : loaded.warnings) spdlog::warn("state: {}", w);
   devices_.restore(std::move(loaded.state.devices));
@@ -83,7 +95,7 @@ std::string Gateway::load_state() {
   spdlog::info("state: {} devices and {} people restored from {}", devices_.size(),
                users_.seen().size(), state_path_);
   saved_revision_ = devices_.revision() + users_.revision() + router_.revision();
-  return {};
+  return load_queue();
 }
 
 void Gateway::set_engines(std::vector<std::shared_ptr<rcgate::InteractionEngine>> engines) {
@@ -95,6 +107,9 @@ void Gateway::start() {
   running_ = true;
   rc::RealtimeHandlers h;
   h.on_status = [this](const rc::LinkStatus& st) {
+    link_ = st;
+    // Items wait while the link is down and drain in order once it is back.
+    outbox_.set_online(st.state == rc::LinkState::Online);
     if (status_observer_) status_observer_(st);
   };
   h.on_online = [this](const rc::Identity& id) { on_online(id); };
@@ -115,16 +130,20 @@ void Gateway::start() {
 void Gateway::stop() {
   if (!running_) return;
   running_ = false;
+  outbox_.set_online(false);
   if (client_) client_->stop("rcgate is shutting down");
   save_timer_.cancel();
-  retry_timers_.clear();
+  ask_timer_.cancel();
+  queue_timer_.cancel();
   save_now();
+  save_queue_now();
 }
 
 // ---- connection events -------------------------------------------------------------------------
 
 void Gateway::on_online(const rc::Identity& identity) {
   router_.set_bot({identity.user_id, identity.username});
+  asks_.set_bot(identity.user_id, identity.username);
   devices_.set_self(identity.user_id);
   reconcile_and_catch_up();
 }
@@ -234,6 +253,10 @@ void Gateway::report(const core::DeviceChanges& changes) {
 
 void Gateway::on_message(const rc::Message& m, const rc::Classification& c, core::Source source) {
   if (auto seen = core::device_message(m, c)) report(devices_.on_message(*seen));
+  if (offer_to_asks(m, c)) {
+    schedule_save();
+    return;
+  }
   auto decision = router_.route(m, c, scheduler_.now_ms(), source);
   switch (decision.kind) {
     case core::Decision::Kind::Ignore:
@@ -282,49 +305,42 @@ void Gateway::answer(const core::Decision& decision) {
     router_.on_answered(query, result.reply.expects_followup, scheduler_.now_ms());
     schedule_save();
     if (result.kind == core::ChainResult::Kind::Silent) return;
-    std::string text = result.reply.text;
-    // Files in the reply: until uploads arrive, name them so nothing is silently lost.
+    if (!result.reply.text.empty())
+      post(room, thread, result.reply.text, "reply:" + query.message_id);
+    // Files in the reply are uploaded after the text, in order (one queue per room).
+    int n = 0;
     for (const auto& a : result.reply.attachments) {
-      std::string ref = !a.url.empty() ? a.url : a.path;
-      text += "\n" + (a.title.empty() ? ref : a.title + ": " + ref);
+      ++n;
+      if (a.path.empty()) {
+        // A link needs no upload: name it, so that nothing is silently lost.
+        if (!a.url.empty())
+          post(room, thread, a.title.empty() ? a.url : a.title + ": " + a.url,
+               "reply:" + query.message_id + "/" + std::to_string(n));
+        continue;
+      }
+      core::OutboxItem item;
+      item.id = ddp::derived_id(client_->identity().user_id + "/reply:" + query.message_id + "/" +
+                                std::to_string(n));
+      item.kind = core::OutboxKind::Upload;
+      item.room_id = room;
+      item.payload = {{"path", a.path},
+                      {"description", a.description.empty() ? a.title : a.description},
+                      {"tmid", thread},
+                      {"remove_after", false}};
+      enqueue(std::move(item));
     }
-    if (text.empty()) return;
-    post(room, thread, text, "reply:" + query.message_id);
   });
 }
 
 void Gateway::post(const std::string& room_id, const std::string& thread_id,
                    const std::string& text, const std::string& key) {
-  json message = {{"_id", ddp::derived_id(client_->identity().user_id + "/" + key)},
-                  {"rid", room_id},
-                  {"msg", text}};
-  if (!thread_id.empty()) message["tmid"] = thread_id;
-  send_with_retry(std::move(message), 0);
-}
-
-void Gateway::send_with_retry(json message, int attempt) {
-  client_->rest().send_message(message, [this, message, attempt](rc::RestResult r) {
-    if (!running_) return;
-    if (r.ok()) return;
-    // Transport failures and server errors are retried with the same _id (never a double
-    // post); a refusal (read-only room, no permission) is not going to change.
-    bool retry = r.status == 0 || r.status >= 500 || r.status == 429;
-    if (!retry || attempt >= 5) {
-      spdlog::error("could not post in {}: {}{}", message.value("rid", ""), r.error,
-                    retry ? " (gave up after 6 tries)" : "");
-      return;
-    }
-    auto timer = std::make_unique<net::Timer>(loop_);
-    auto* raw = timer.get();
-    retry_timers_.push_back(std::move(timer));
-    raw->start(std::chrono::milliseconds(500 << attempt), [this, message, attempt, raw] {
-      send_with_retry(message, attempt + 1);
-      // The timer has fired; drop it (it is no longer running its callback after this).
-      loop_.post([this, raw] {
-        std::erase_if(retry_timers_, [raw](const auto& t) { return t.get() == raw; });
-      });
-    });
-  });
+  core::OutboxItem item;
+  item.id = ddp::derived_id(client_->identity().user_id + "/" + key);
+  item.kind = core::OutboxKind::Message;
+  item.room_id = room_id;
+  item.payload = {{"msg", text}};
+  if (!thread_id.empty()) item.payload["tmid"] = thread_id;
+  enqueue(std::move(item));
 }
 
 // ---- state --------------------------------------------------------------------------------------

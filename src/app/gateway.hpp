@@ -3,13 +3,22 @@
 // (one per room), the user directory and the router; questions go to the interaction engines and
 // their answers are posted back where the question came from. State (devices, people seen,
 // handled message ids, read positions) is kept in <state_dir>/state.json.
+//
+// Everything the bot posts (answers, sends, ask questions and their edits, uploads) goes through
+// one outbound queue (core::Outbox), kept with the open asks in <state_dir>/queue.json. Open asks
+// see every readable message before the router: an answer (or a reply that is not one) is taken
+// by the ask and never reaches the interaction engines.
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "config/settings.hpp"
+#include "core/asks.hpp"
 #include "core/devices.hpp"
+#include "core/outbox.hpp"
 #include "core/engines.hpp"
 #include "core/router.hpp"
 #include "core/users.hpp"
@@ -38,12 +47,34 @@ class Gateway {
   // Extra status observers (the daemon reports to systemd and exits on fatal errors).
   void on_status(std::function<void(const rc::LinkStatus&)> fn) { status_observer_ = std::move(fn); }
 
-  // Posts text to a room (in a thread when thread_id is set). `key` makes the message id
-  // deterministic, so a retry (even after a restart) never posts twice.
+  // Posts text to a room (in a thread when thread_id is set) through the outbound queue. `key`
+  // makes the message id deterministic, so a repeat (even after a restart) never posts twice.
   void post(const std::string& room_id, const std::string& thread_id, const std::string& text,
             const std::string& key);
 
+  // The outbound queue (sends, uploads, edits). Items of kind Upload carry
+  // {path, file_name, content_type, description, msg, tmid, remove_after}; the file is removed
+  // once the item ends when remove_after is true.
+  core::Outbox& outbox() { return outbox_; }
+  core::EnqueueResult enqueue(core::OutboxItem item, core::Outbox::Observer done = {});
+
+  // Asks: open one (its question is queued at once), cancel one, read them.
+  core::AskOpened open_ask(core::AskRequest request);
+  std::optional<core::AskResult> cancel_ask(const std::string& id);
+  const core::Asks& asks() const { return asks_; }
+  // Hears every ask that ends (answered, timed out, cancelled).
+  void on_ask_closed(std::function<void(const core::AskResult&)> fn) {
+    ask_observers_.push_back(std::move(fn));
+  }
+
+  bool online() const { return link_.state == rc::LinkState::Online; }
+  const rc::LinkStatus& link() const { return link_; }
+  std::int64_t now_ms() const { return scheduler_.now_ms(); }
+  const config::Settings& settings() const { return settings_; }
+
   void save_now();
+  // Writes queue.json now when anything changed (before answering "queued" to a caller).
+  void save_queue_now();
 
  private:
   void on_online(const rc::Identity& identity);
@@ -55,7 +86,16 @@ class Gateway {
   void report(const core::DeviceChanges& changes);
   void answer(const core::Decision& decision);
   void schedule_save();
-  void send_with_retry(nlohmann::json message, int attempt);
+  // Open asks see the message first; true when one took it.
+  bool offer_to_asks(const rc::Message& m, const rc::Classification& c);
+  void on_asks_closed(std::vector<core::AskClosed> closed);
+  void arm_ask_timer();
+  void send_item(const core::OutboxItem& item, core::Outbox::Done done);
+  void send_in_room(const core::OutboxItem& item, const std::string& room_id,
+                    core::Outbox::Done done);
+  void on_outcome(const core::OutboxOutcome& outcome);
+  std::string load_queue();
+  void schedule_queue_save();
 
   net::Loop& loop_;
   const config::Settings& settings_;
@@ -68,10 +108,22 @@ class Gateway {
   std::function<void(const rc::LinkStatus&)> status_observer_;
   std::string state_path_;
   net::Timer save_timer_;
-  std::vector<std::unique_ptr<net::Timer>> retry_timers_;
   std::uint64_t saved_revision_ = 0;
+  rc::LinkStatus link_;
+  core::Outbox outbox_;
+  core::Asks asks_;
+  std::vector<std::function<void(const core::AskResult&)>> ask_observers_;
+  std::map<std::string, std::string> dm_rooms_;  // username -> DM room id (im.create)
+  std::string queue_path_;
+  net::Timer ask_timer_;
+  net::Timer queue_timer_;
+  std::uint64_t queue_saved_revision_ = 0;
   bool running_ = false;
 };
+
+// Where copies of files to upload wait (<state_dir>/files); each is named "<item id>-<name>" and
+// removed when its item ends.
+std::string upload_files_dir(const config::Settings& settings);
 
 // A room or subscription document (rooms-changed, subscriptions-changed, subscriptions.get) as
 // the device registry wants it.

@@ -1003,6 +1003,11 @@ fs::path directory_of(const std::string& path) {
 
 }  // namespace
 
+std::optional<std::chrono::milliseconds> duration_from_text(std::string_view text,
+                                                            std::string& error, bool allow_zero) {
+  return parse_duration(text, error, allow_zero);
+}
+
 Environment process_environment() {
   // Only rcgate's own variables: no reason to copy unrelated secrets around.
   Environment env;

@@ -1,7 +1,10 @@
 #pragma once
 // YAML file -> validated Settings. All problems are collected and reported together, each with
 // its key path, line and what to do about it (STYLE.md §12-14).
+#include <chrono>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -50,6 +53,11 @@ int plugin_line(const PluginSection& section, const std::string& path);
 //     - rocketchat.url: expected an http(s):// or ws(s):// URL, got 'chat.example.org' (line 3)
 std::string format_problems(const std::string& path, const std::vector<Problem>& problems);
 
+// A duration as the file writes it ("250ms", "15s", "2m", "1h", or a number of seconds), up to
+// 24h; the API reads its durations the same way. nullopt with `error` set when it is not one.
+std::optional<std::chrono::milliseconds> duration_from_text(std::string_view text,
+                                                            std::string& error,
+                                                            bool allow_zero = false);
 inline constexpr int kExitConfig = 78;  // EX_CONFIG: systemd must not restart in a loop
 
 }  // namespace rcgate::config

@@ -154,6 +154,13 @@ Decision Router::ignore(std::string reason, bool notable) const {
   return decision;
 }
 
+bool Router::take(const rc::Message& message) {
+  if (handled_.contains(message.id)) return false;
+  mark_handled(message);
+  advance_read_position(message);
+  return true;
+}
+
 void Router::mark_handled(const rc::Message& message) {
   if (handled_.insert(message.id)) ++revision_;
 }

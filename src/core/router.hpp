@@ -112,6 +112,12 @@ class Router {
   std::int64_t read_position(const std::string& room_id) const;
   std::optional<std::int64_t> catch_up_since(const std::string& room_id, std::int64_t now_ms) const;
 
+  // A message something else acted on (the answer to an ask): false when it was handled
+  // already (a repeat from catch-up); otherwise it is marked handled and the room's read
+  // position moves past it, so that neither a repeat nor a catch-up routes it later.
+  bool take(const rc::Message& message);
+  bool handled(const std::string& message_id) const { return handled_.contains(message_id); }
+
   RouterMemory memory() const;
   void restore(const RouterMemory& memory);
   std::uint64_t revision() const { return revision_; }

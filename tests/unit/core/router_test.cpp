@@ -697,5 +697,21 @@ TEST(DecisionKind, Names) {
   EXPECT_STREQ(to_string(Kind::Ask), "ask");
 }
 
+// ----- messages taken by an ask
+
+TEST_F(RouterTest, AMessageTakenByAnAskIsNeverRoutedLaterNorTakenTwice) {
+  const rc::Message m = first_of("dm-message.json");
+  EXPECT_FALSE(router->handled(m.id));
+  EXPECT_TRUE(router->take(m));
+  EXPECT_TRUE(router->handled(m.id));
+  EXPECT_FALSE(router->take(m)) << "a repeat (catch-up) must not be taken a second time";
+  EXPECT_EQ(route(m).kind, Kind::Ignore);
+  // The read position moved past it, and both survive a restart.
+  EXPECT_EQ(router->read_position(m.rid), m.ts_ms);
+  restart();
+  EXPECT_TRUE(router->handled(m.id));
+  EXPECT_EQ(route(m, -1, Source::CatchUp).kind, Kind::Ignore);
+}
+
 }  // namespace
 }  // namespace rcgate::core
