@@ -3,12 +3,17 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "config/loader.hpp"
 #include "core/log.hpp"
+#include "app/api_server.hpp"
 #include "app/gateway.hpp"
 #include "app/plugin_host.hpp"
+#include "app/scenarios.hpp"
+#include "persistence/atomic_file.hpp"
 #include "core/engines.hpp"
 #include "net/loop.hpp"
 
@@ -118,9 +123,40 @@ int run_daemon(const config::Settings& settings, const std::string& config_path)
   }
 #endif
 
+  // The local API: automations and the rcgate send/ask/upload/... commands.
+  Scenarios scenarios(loop, gateway, settings);
+  std::unique_ptr<ApiServer> api;
+  const std::string port_file =
+      settings.state_dir.empty() ? std::string() : settings.state_dir + "/api.port";
+  if (settings.api.enabled) {
+    api = std::make_unique<ApiServer>(loop, settings.api, scenarios);
+    try {
+      api->start();
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return 1;  // not a configuration error: the port may be free at the next start
+    }
+    // The CLI finds a daemon started with api.port 0 (any free port) through this file.
+    if (!port_file.empty()) {
+      if (auto err = persistence::ensure_directory(settings.state_dir); err.empty()) {
+        if (auto werr = persistence::write_atomic(port_file, std::to_string(api->port()) + "\n",
+                                                  0644);
+            !werr.empty())
+          spdlog::warn("api: {}", werr);
+      }
+    }
+  } else {
+    spdlog::info("local API off (no api: section, or api.enabled is false): rcgate send/ask/"
+                 "upload need it");
+  }
+
   gateway.start();
   notify("READY=1");
   loop.run();
+  if (api) {
+    api->stop();
+    if (!port_file.empty()) std::remove(port_file.c_str());
+  }
   gateway.stop();
   plugins.stop();
   spdlog::info("rcgate stopped");

@@ -145,7 +145,7 @@ ApiReply reply_for_outcome(const core::OutboxOutcome& o) {
           {{"status", "sent"}, {"id", o.id}, {"room_id", o.room_id}, {"message_id", message_id}});
     }
     case S::Failed:
-      return ApiReply::failure(422, "rejected", "Rocket.Chat refused it: " + o.error);
+      return ApiReply::failure(422, "rejected", "not posted: " + o.error);
     case S::Expired:
       return ApiReply::failure(422, "expired", "not delivered before it expired: " + o.error);
     case S::Cancelled:

@@ -1,0 +1,401 @@
+// Issue 4 end to end: the rcgate binary against rcgate-sim, driven through its local HTTP API as
+// an automation would — sends to a device, a room and a person; asks answered by button text, by
+// number, in another case and without accents, by the wrong person first; two asks at once; a
+// timeout; alerts queued while Rocket.Chat is away (and across a restart) delivered once; an
+// expired alert reported; a camera snapshot behind Digest auth; uploads over the server's limit
+// and on a server without rooms.media.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "daemon.hpp"
+#include "loopback_camera.hpp"
+
+namespace rcgate::test {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr const char* kKey = "test-key-5f1c0e7a9b2d4c68";
+constexpr const char* kAliceDm = "BCmeyJm2r6b8hJiiet7EgqqFfkzCDKZrLg";
+constexpr const char* kCameraAlerts = "c3f8a6a80a707dc9ce744b9d";
+
+json say(Sim& sim, const std::string& user, const std::string& room, const std::string& text) {
+  return sim.post("messages", {{"user", user}, {"room", room}, {"text", text}})["message"];
+}
+
+json dm(Sim& sim, const std::string& user, const std::string& text) {
+  return sim.post("messages", {{"user", user}, {"to", "camera-bot"}, {"text", text}})["message"];
+}
+
+// A camera served from its own thread, so that the daemon (another process) can fetch from it
+// while the test waits on blocking calls.
+class CameraThread {
+ public:
+  CameraThread() : camera_(loop_, LoopbackCamera::Mode::Digest, "JPEG-BYTES-FROM-THE-DOOR") {
+    thread_ = std::thread([this] { loop_.run(); });
+  }
+  ~CameraThread() { stop(); }
+  void stop() {
+    if (!thread_.joinable()) return;
+    loop_.stop();
+    thread_.join();
+  }
+  std::string url() const { return camera_.url(); }
+  // Read only after stop().
+  const LoopbackCamera& camera() const { return camera_; }
+
+ private:
+  net::Loop loop_;
+  LoopbackCamera camera_;
+  std::thread thread_;
+};
+
+class Scenarios : public ::testing::Test {
+ protected:
+  Sim sim;
+  TempDir dir;
+  std::unique_ptr<Daemon> daemon;
+  int port = 0;
+
+  std::string files_dir() const { return dir.file("allowed"); }
+
+  void start(const std::string& extra = {}) {
+    fs::create_directories(files_dir());
+    std::string config = household_config(sim.url(), dir.file("state"),
+                                          "api:\n"
+                                          "  port: 0\n"
+                                          "  key: " + std::string(kKey) + "\n"
+                                          "  send_wait: 3s\n"
+                                          "  upload_dirs: [" + files_dir() + "]\n"
+                                          "outbox:\n"
+                                          "  retry: {initial_delay: 100ms, max_delay: 300ms}\n"
+                                          "asks:\n"
+                                          "  answered: \"→ {answer} ({user})\"\n" +
+                                              extra);
+    daemon = std::make_unique<Daemon>(dir, config);
+    restart();
+  }
+  void restart() {
+    fs::remove(dir.file("state/api.port"));
+    daemon->start();
+    ASSERT_TRUE(eventually([&] { return fs::exists(dir.file("state/api.port")); }, 10s))
+        << daemon->log();
+    port = std::stoi(read_file(dir.file("state/api.port")));
+  }
+  void TearDown() override {
+    if (daemon) daemon->stop();
+  }
+
+  HttpReply call(const std::string& method, const std::string& target, const json& body = nullptr) {
+    std::map<std::string, std::string> headers = {{"Authorization", std::string("Bearer ") + kKey}};
+    if (!body.is_null()) headers["Content-Type"] = "application/json";
+    return http_request(port, method, target, body.is_null() ? std::string() : body.dump(), headers);
+  }
+  json ok(const std::string& method, const std::string& target, const json& body = nullptr) {
+    auto r = call(method, target, body);
+    EXPECT_LT(r.status, 300) << method << " " << target << ": " << r.body;
+    auto j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("status", ""), "ok") << r.body;
+    return j.is_object() ? j["data"] : json();
+  }
+  // The simulator's messages in a room from the bot with `text` in them.
+  std::vector<json> bot_posts(const std::string& room, const std::string& text = {}) {
+    std::vector<json> out;
+    for (const auto& m : bot_messages(sim, room))
+      if (text.empty() || m.value("msg", "").find(text) != std::string::npos) out.push_back(m);
+    return out;
+  }
+  // Opens an ask without waiting, and waits for its question to be in the room.
+  std::string open_ask(json body, const std::string& room) {
+    auto data = ok("POST", "/api/v1/ask", body);
+    const std::string id = data.value("id", "");
+    EXPECT_FALSE(id.empty()) << data;
+    const std::string question = body.value("question", "");
+    EXPECT_TRUE(eventually([&] { return !bot_posts(room, question).empty(); }, 8s))
+        << daemon->log();
+    return id;
+  }
+  json wait_ask(const std::string& id) {
+    auto r = call("GET", "/api/v1/asks/" + id + "?wait=8");
+    auto j = json::parse(r.body, nullptr, false);
+    return j.is_object() ? j["data"] : json();
+  }
+};
+
+// ----- send
+
+TEST_F(Scenarios, SendsToADeviceARoomAndAPerson) {
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(eventually([&] { return !ok("GET", "/api/v1/devices")["devices"].empty(); }));
+
+  auto sent = ok("POST", "/api/v1/send", {{"device", "General"}, {"text", "Washing machine done"}});
+  EXPECT_EQ(sent["status"], "sent") << sent;
+  EXPECT_EQ(sent["room_id"], "GENERAL");
+  ASSERT_EQ(bot_posts("general", "Washing machine done").size(), 1u);
+  EXPECT_EQ(bot_posts("general", "Washing machine done")[0]["_id"], sent["message_id"]);
+
+  sent = ok("POST", "/api/v1/send", {{"room", "#camera-alerts"}, {"text", "Motion in the garden"}});
+  EXPECT_EQ(sent["status"], "sent") << sent;
+  EXPECT_EQ(bot_posts("camera-alerts", "Motion in the garden").size(), 1u);
+
+  sent = ok("POST", "/api/v1/devices/camera-alerts/send", {{"text", "Path form"}});
+  EXPECT_EQ(bot_posts("camera-alerts", "Path form").size(), 1u);
+
+  // A person: the DM is opened for the bot.
+  sent = ok("POST", "/api/v1/send", {{"user", "@alice"}, {"text", "Your parcel arrived"}});
+  EXPECT_EQ(sent["status"], "sent") << sent;
+  EXPECT_EQ(sent["room_id"], kAliceDm);
+  EXPECT_EQ(bot_posts(kAliceDm, "Your parcel arrived").size(), 1u);
+
+  // The same request id twice posts once.
+  for (int i = 0; i < 2; ++i)
+    ok("POST", "/api/v1/send", {{"device", "general"}, {"text", "Once only"}, {"id", "alarm-42"}});
+  EXPECT_EQ(bot_posts("general", "Once only").size(), 1u);
+
+  // What is wrong is said.
+  auto r = call("POST", "/api/v1/send", {{"device", "Attic"}, {"text", "x"}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("no device 'Attic'"), std::string::npos) << r.body;
+  r = call("POST", "/api/v1/send", {{"device", "general"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("'text' is required"), std::string::npos) << r.body;
+  r = call("POST", "/api/v1/send", {{"text", "where?"}});
+  EXPECT_EQ(r.status, 400);
+  r = call("POST", "/api/v1/send", {{"user", "nobody-here"}, {"text", "hello"}});
+  EXPECT_EQ(r.status, 422) << r.body;
+  r = http_request(port, "GET", "/api/v1/devices", "", {{"Authorization", "Bearer wrong-key-000000000"}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body.find(kKey), std::string::npos);
+  EXPECT_EQ(daemon->log().find(kKey), std::string::npos) << "the API key must never be logged";
+
+  // The device's state reflects what was said there.
+  say(sim, "alice", "general", "dinner is ready");
+  ASSERT_TRUE(eventually([&] {
+    return ok("GET", "/api/v1/devices/general")["last_message"] == "dinner is ready";
+  }));
+  EXPECT_EQ(ok("GET", "/api/v1/devices/general")["last_sender"], "alice");
+  auto users = ok("GET", "/api/v1/users")["users"];
+  ASSERT_TRUE(users.is_array());
+  EXPECT_GE(users.size(), 2u);
+}
+
+// ----- ask
+
+TEST_F(Scenarios, AsksAreAnsweredByTextNumberCaseAndAccents) {
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  const json answers = {"Oui", "Non", "Peut-être"};
+
+  // By the text of a button (what a click sends).
+  auto id = open_ask({{"device", "general"}, {"question", "Arroser le jardin ?"}, {"answers", answers}},
+                     "general");
+  auto question = bot_posts("general", "Arroser le jardin ?").at(0);
+  EXPECT_NE(question["msg"].get<std::string>().find("1. Oui"), std::string::npos) << question;
+  EXPECT_NE(question["msg"].get<std::string>().find("3. Peut-être"), std::string::npos);
+  ASSERT_TRUE(question.contains("attachments")) << question;
+  EXPECT_EQ(question["attachments"][0]["actions"].size(), 3u) << question;
+  say(sim, "alice", "general", "Oui");
+  auto result = wait_ask(id);
+  EXPECT_EQ(result["status"], "answered") << result;
+  EXPECT_EQ(result["answer"], "Oui");
+  EXPECT_EQ(result["answer_index"], 1);
+  EXPECT_EQ(result["answered_by"]["username"], "alice");
+  // The question says how it was answered.
+  EXPECT_TRUE(eventually([&] {
+    return !bot_posts("general", "→ Oui (alice)").empty();
+  }, 5s)) << daemon->log();
+
+  // By number, in a DM, long-polling on the ask call itself; the answer is not an engine query.
+  id = open_ask({{"user", "alice"}, {"question", "Which lights?"}, {"answers", {"Kitchen", "Garage"}}},
+                kAliceDm);
+  dm(sim, "alice", "1");
+  result = wait_ask(id);
+  EXPECT_EQ(result["answer"], "Kitchen") << result;
+  // Other case, no accents, spaces.
+  id = open_ask({{"device", "general"}, {"question", "Encore ?"}, {"answers", answers}}, "general");
+  say(sim, "alice", "general", "  PEUT-ETRE  ");
+  EXPECT_EQ(wait_ask(id)["answer"], "Peut-être");
+
+  // A reply that is no answer gets a hint, and the ask keeps waiting.
+  id = open_ask({{"user", "alice"}, {"question", "Close the garage?"}, {"answers", {"Yes", "No"}}},
+                kAliceDm);
+  dm(sim, "alice", "lights please");
+  ASSERT_TRUE(eventually([&] { return !bot_posts(kAliceDm, "Please answer with one of").empty(); }))
+      << daemon->log();
+  EXPECT_EQ(ok("GET", "/api/v1/asks/" + id)["status"], "open");
+  dm(sim, "alice", "yes");
+  EXPECT_EQ(wait_ask(id)["answer"], "Yes");
+  // None of alice's replies reached the rules engine ("lights" would have been answered).
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(bot_posts(kAliceDm, "Which room?").empty()) << daemon->log();
+}
+
+TEST_F(Scenarios, OnlyTheTargetMayAnswerAndTwoAsksRunAtOnce) {
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  auto general = open_ask({{"room", "general"},
+                           {"question", "Is the door locked?"},
+                           {"answers", {"Yes", "No"}},
+                           {"users", {"alice"}}},
+                          "general");
+  auto alerts = open_ask({{"room", kCameraAlerts},
+                          {"question", "Keep recording?"},
+                          {"answers", {"Yes", "No"}}},
+                         "camera-alerts");
+  // bob is not asked: his "Yes" changes nothing.
+  say(sim, "bob", "general", "Yes");
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(ok("GET", "/api/v1/asks/" + general)["status"], "open");
+  EXPECT_EQ(ok("GET", "/api/v1/asks/" + alerts)["status"], "open");
+  // Answers in one room close only that room's ask.
+  say(sim, "alice", "camera-alerts", "no");
+  auto r = wait_ask(alerts);
+  EXPECT_EQ(r["answer"], "No") << r;
+  EXPECT_EQ(ok("GET", "/api/v1/asks/" + general)["status"], "open");
+  say(sim, "alice", "general", "YES");
+  r = wait_ask(general);
+  EXPECT_EQ(r["answer"], "Yes") << r;
+  EXPECT_EQ(r["answered_by"]["username"], "alice");
+}
+
+TEST_F(Scenarios, AnAskTimesOutAndItsQuestionSaysSo) {
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  // Long poll on the ask call: the answer is the timeout.
+  auto r = call("POST", "/api/v1/ask",
+                {{"device", "general"}, {"question", "Anyone home?"}, {"answers", {"Yes"}},
+                 {"timeout", "1s"}, {"wait", 10}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto result = json::parse(r.body)["data"];
+  EXPECT_EQ(result["status"], "timed_out") << result;
+  EXPECT_TRUE(eventually([&] { return !bot_posts("general", "timed out").empty(); }, 5s))
+      << daemon->log();
+  // Unknown and malformed asks are refused with a reason.
+  EXPECT_EQ(call("GET", "/api/v1/asks/nope").status, 404);
+  r = call("POST", "/api/v1/ask", {{"device", "general"}, {"question", "?"}, {"timeout", "soon"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("timeout"), std::string::npos) << r.body;
+}
+
+// ----- the queue
+
+TEST_F(Scenarios, AnAlertQueuedWhileRocketChatIsAwayIsDeliveredOnce) {
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  sim.post("faults", {{"refuse_connections", true}});
+  sim.post("connections/drop");
+  ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/health")["connected"] == false; }, 5s));
+
+  auto r = call("POST", "/api/v1/send", {{"device", "general"}, {"text", "Smoke alarm!"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto queued = json::parse(r.body)["data"];
+  EXPECT_EQ(queued["status"], "queued");
+  const std::string id = queued["id"];
+  // It survives a restart while the server is still away.
+  EXPECT_EQ(daemon->stop(), 0);
+  restart();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(bot_posts("general", "Smoke alarm!").empty());
+  EXPECT_EQ(ok("GET", "/api/v1/messages/" + id)["status"], "queued");
+
+  sim.post("faults", {{"refuse_connections", false}});
+  ASSERT_TRUE(eventually([&] { return !bot_posts("general", "Smoke alarm!").empty(); }, 15s))
+      << daemon->log();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(bot_posts("general", "Smoke alarm!").size(), 1u);
+  EXPECT_EQ(ok("GET", "/api/v1/messages/" + id)["status"], "sent");
+}
+
+TEST_F(Scenarios, AnExpiredAlertIsReported) {
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  sim.post("faults", {{"refuse_connections", true}});
+  sim.post("connections/drop");
+  ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/health")["connected"] == false; }, 5s));
+  auto r = call("POST", "/api/v1/send", {{"device", "general"}, {"text", "Door open"}, {"ttl", 1}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = json::parse(r.body)["data"]["id"];
+  ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/messages/" + id)["status"] == "expired"; }, 5s));
+  EXPECT_NE(daemon->log().find("expired undelivered"), std::string::npos);
+  sim.post("faults", {{"refuse_connections", false}});
+  ASSERT_TRUE(daemon->wait_log("online as 'camera-bot'", 10s, 2));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(bot_posts("general", "Door open").empty());
+}
+
+// ----- uploads
+
+TEST_F(Scenarios, UploadsACameraSnapshotBehindDigestAuth) {
+  CameraThread camera;
+  start("cameras:\n"
+        "  front-door:\n"
+        "    url: \"" + camera.url() + "\"\n"
+        "    username: admin\n"
+        "    password: cam-secret\n"
+        "    auth: digest\n"
+        "    timeout: 5s\n");
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  auto sent = ok("POST", "/api/v1/upload",
+                 {{"device", "camera-alerts"}, {"camera", "front-door"}, {"caption", "Someone rang"}});
+  EXPECT_EQ(sent["status"], "sent") << sent << daemon->log();
+  auto uploads = sim.get("uploads")["uploads"];
+  ASSERT_EQ(uploads.size(), 1u) << uploads;
+  EXPECT_EQ(uploads[0]["room"], kCameraAlerts);
+  EXPECT_EQ(uploads[0]["size"], std::string("JPEG-BYTES-FROM-THE-DOOR").size());
+  EXPECT_EQ(uploads[0]["type"], "image/jpeg");
+  camera.stop();
+  ASSERT_GE(camera.camera().authorizations.size(), 2u);
+  EXPECT_EQ(camera.camera().authorizations.back().rfind("Digest username=\"admin\"", 0), 0u);
+  // The snapshot's temporary copy is gone.
+  EXPECT_TRUE(eventually([&] {
+    std::error_code ec;
+    return fs::is_empty(dir.file("state/files"), ec);
+  }));
+  auto r = call("POST", "/api/v1/upload", {{"device", "camera-alerts"}, {"camera", "garage"}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("front-door"), std::string::npos) << r.body;
+}
+
+TEST_F(Scenarios, AFileOverTheServerLimitIsRefusedClearly) {
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  sim.post("settings", {{"upload_max_bytes", 1000}});
+  const std::string big(5000, 'x');
+  std::ofstream(files_dir() + "/big.txt") << big;
+  auto r = call("POST", "/api/v1/upload", {{"device", "general"}, {"path", files_dir() + "/big.txt"}});
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_NE(r.body.find("big.txt is 4.9 KiB; the server accepts at most 1000 bytes"),
+            std::string::npos)
+      << r.body;
+  // Outside the allowed directories: refused before anything is read.
+  std::ofstream(dir.file("secret.txt")) << "no";
+  r = call("POST", "/api/v1/upload", {{"device", "general"}, {"path", dir.file("secret.txt")}});
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = call("POST", "/api/v1/upload",
+           {{"device", "general"}, {"path", files_dir() + "/../secret.txt"}});
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_TRUE(sim.get("uploads")["uploads"].empty());
+}
+
+TEST_F(Scenarios, AServerWithoutRoomsMediaStillGetsTheUpload) {
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  sim.post("settings", {{"flavour", 6}, {"rooms_media", false}});
+  auto sent = ok("POST", "/api/v1/upload",
+                 {{"user", "alice"}, {"content_base64", "aGVsbG8gZnJvbSByY2dhdGU="},
+                  {"file_name", "note.txt"}, {"caption", "a note"}});
+  EXPECT_EQ(sent["status"], "sent") << sent << daemon->log();
+  auto uploads = sim.get("uploads")["uploads"];
+  ASSERT_EQ(uploads.size(), 1u) << uploads;
+  EXPECT_EQ(uploads[0]["endpoint"], "rooms.upload");
+  EXPECT_EQ(uploads[0]["room"], kAliceDm);
+  EXPECT_EQ(uploads[0]["size"], 17);  // "hello from rcgate"
+}
+
+}  // namespace
+}  // namespace rcgate::test
