@@ -8,6 +8,7 @@
 
 #include "app/app.hpp"
 #include "app/check.hpp"
+#include "app/cli_client.hpp"
 #include "config/loader.hpp"
 #include "core/log.hpp"
 #include "registry.hpp"
@@ -30,14 +31,34 @@ void usage(std::FILE* to) {
                "  version   print the version\n"
                "  help      this text\n"
                "\n"
+               "commands that talk to the running rcgate through its local API (api: section;\n"
+               "rcgate COMMAND --help for each):\n",
+               RCGATE_VERSION);
+  api_commands_usage(to);
+  std::fprintf(to,
+               "\n"
                "options:\n"
                "  --config FILE      configuration file (default %s)\n"
                "  --log-level LEVEL  trace, debug, info, warn or error (overrides log.level)\n"
                "\n"
-               "exit codes: 0 ok, 1 failure (check: something to fix), 2 usage error,\n"
-               "            78 configuration error (systemd does not restart on it)\n"
-               "secrets may come from RCGATE_PASSWORD / RCGATE_TOKEN instead of the file.\n",
-               RCGATE_VERSION, kDefaultConfig);
+               "exit codes: 0 ok, 1 failure (check: something to fix), 2 the ask timed out (ask),\n"
+               "            64 usage error, 78 configuration error (systemd does not restart on it)\n"
+               "secrets may come from RCGATE_PASSWORD / RCGATE_TOKEN instead of the file,\n"
+               "the API key from RCGATE_API_KEY.\n",
+               kDefaultConfig);
+}
+
+// The command: the first argument that is neither an option nor an option's value.
+std::size_t command_index(const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--config" || a == "-c" || a == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] != '-') return i;
+  }
+  return args.size();
 }
 
 }  // namespace
@@ -47,25 +68,32 @@ int main(int argc, char** argv) {
   std::string config_path = kDefaultConfig;
   std::string log_level;
   std::vector<std::string> args(argv + 1, argv + argc);
+  // The API commands take their own options and free text: everything but the command goes to
+  // them, options given before the command included.
+  if (const auto at = command_index(args); at < args.size() && is_api_command(args[at])) {
+    const std::string api_command = args[at];
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(at));
+    return run_api_command(api_command, args, config_path, false);
+  }
   bool command_seen = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const char* name) -> const std::string* {
       if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "rcgate: %s needs a value\n", name);
+        std::fprintf(stderr, "rcgate: %s needs a value (see rcgate help)\n", name);
         return nullptr;
       }
       return &args[++i];
     };
     if (a == "--config" || a == "-c") {
       auto v = value("--config");
-      if (!v) return 2;
+      if (!v) return kExitUsage;
       config_path = *v;
     } else if (a.rfind("--config=", 0) == 0) {
       config_path = a.substr(9);
     } else if (a == "--log-level") {
       auto v = value("--log-level");
-      if (!v) return 2;
+      if (!v) return kExitUsage;
       log_level = *v;
     } else if (a == "-h" || a == "--help") {
       usage(stdout);
@@ -78,7 +106,7 @@ int main(int argc, char** argv) {
       command_seen = true;
     } else {
       std::fprintf(stderr, "rcgate: unknown argument '%s' (see rcgate help)\n", a.c_str());
-      return 2;
+      return kExitUsage;
     }
   }
 
@@ -92,7 +120,7 @@ int main(int argc, char** argv) {
   }
   if (command != "run" && command != "check" && command != "config") {
     std::fprintf(stderr, "rcgate: unknown command '%s' (see rcgate help)\n", command.c_str());
-    return 2;
+    return kExitUsage;
   }
 
   auto loaded = config::load_file(config_path);

@@ -135,6 +135,20 @@ TEST(Cli, ConfigWithThreeMistakesPrintsAllThreeAndExits78) {
   }
 }
 
+TEST(Cli, UsageErrorsExit64) {
+  TempDir dir;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--no-such-flag"}, {"no-such-command"}, {"run", "--config"},
+        {"check", "extra"}}) {
+    auto r = run_rcgate(args, dir);
+    EXPECT_EQ(r.code, 64) << args[0] << "\n" << r.output;
+    EXPECT_NE(r.output.find("(see rcgate help)"), std::string::npos) << r.output;
+  }
+  // --config without its value names the option.
+  EXPECT_NE(run_rcgate({"run", "--config"}, dir).output.find("--config needs a value"),
+            std::string::npos);
+}
+
 TEST(Cli, RunStopsWith78OnAWrongPassword) {
   Sim sim;
   TempDir dir;
