@@ -70,6 +70,14 @@ class Plugin {
   virtual ~Plugin() = default;
   virtual void start() = 0;
   virtual void stop() = 0;
+  // What happens in rcgate while the plugin runs (a person wrote, a device changed, an ask
+  // ended, the link changed): `type` and `data` as listed in rcgate's src/app/events.hpp
+  // ("message", "device", "device_removed", "ask", "link"). Called on the loop thread; must not
+  // block. The default ignores them.
+  virtual void on_event(const std::string& type, const nlohmann::json& data) {
+    (void)type;
+    (void)data;
+  }
 };
 
 struct PluginInfo {

@@ -123,6 +123,10 @@ int run_daemon(const config::Settings& settings, const std::string& config_path)
   }
 #endif
 
+  // Plugins hear what happens (a Jeedom push, for instance).
+  gateway.events().subscribe(
+      [&plugins](const Event& event) { plugins.publish(event.type, event.data); });
+
   // The local API: automations and the rcgate send/ask/upload/... commands.
   Scenarios scenarios(loop, gateway, settings);
   std::unique_ptr<ApiServer> api;

@@ -110,6 +110,10 @@ void Gateway::start() {
     link_ = st;
     // Items wait while the link is down and drain in order once it is back.
     outbox_.set_online(st.state == rc::LinkState::Online);
+    json link = {{"connected", st.state == rc::LinkState::Online},
+                 {"state", rc::to_string(st.state)},
+                 {"reason", st.reason}};
+    events_.publish({"link", std::move(link)});
     if (status_observer_) status_observer_(st);
   };
   h.on_online = [this](const rc::Identity& id) { on_online(id); };
@@ -239,6 +243,10 @@ void Gateway::on_subscription_changed(const std::string& action, const json& sub
 void Gateway::report(const core::DeviceChanges& changes) {
   for (const auto& c : changes) {
     const auto* d = devices_.find(c.device_id);
+    if (d && d->available)
+      events_.publish({"device", device_json(*d)});
+    else
+      events_.publish({"device_removed", {{"id", c.device_id}, {"name", d ? d->name : ""}}});
     std::string name = d ? d->name : c.device_id;
     if (c.what == core::DeviceChange::What::LastMessage) {
       spdlog::debug("device '{}': last message updated", name);
@@ -253,6 +261,23 @@ void Gateway::report(const core::DeviceChanges& changes) {
 
 void Gateway::on_message(const rc::Message& m, const rc::Classification& c, core::Source source) {
   if (auto seen = core::device_message(m, c)) report(devices_.on_message(*seen));
+  if (c.kind == rc::MessageKind::New && source == core::Source::Live && !c.livechat &&
+      m.u.id != client_->identity().user_id && events_.size() > 0) {
+    const auto* d = devices_.find(m.rid);
+    json sender = {{"user_id", m.u.id}, {"username", m.u.username}, {"name", m.u.name}};
+    events_.publish({"message",
+                     {{"room_id", m.rid},
+                      {"device", d ? d->id : ""},
+                      {"room_name", m.meta.room_name},
+                      {"room_type", m.meta.room_type},
+                      {"message_id", m.id},
+                      {"thread_id", m.tmid},
+                      {"text", m.text},
+                      {"sender", std::move(sender)},
+                      {"direct", c.direct},
+                      {"mention", c.mentions_bot},
+                      {"at", rc::format_iso_time(m.ts_ms)}}});
+  }
   if (offer_to_asks(m, c)) {
     schedule_save();
     return;

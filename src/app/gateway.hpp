@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "app/events.hpp"
 #include "config/settings.hpp"
 #include "core/asks.hpp"
 #include "core/devices.hpp"
@@ -67,6 +68,9 @@ class Gateway {
     ask_observers_.push_back(std::move(fn));
   }
 
+  // What happens (messages, devices, asks, the link): see events.hpp.
+  EventBus& events() { return events_; }
+
   bool online() const { return link_.state == rc::LinkState::Online; }
   const rc::LinkStatus& link() const { return link_; }
   std::int64_t now_ms() const { return scheduler_.now_ms(); }
@@ -110,6 +114,7 @@ class Gateway {
   net::Timer save_timer_;
   std::uint64_t saved_revision_ = 0;
   rc::LinkStatus link_;
+  EventBus events_;
   core::Outbox outbox_;
   core::Asks asks_;
   std::vector<std::function<void(const core::AskResult&)>> ask_observers_;

@@ -263,6 +263,7 @@ void Gateway::on_asks_closed(std::vector<core::AskClosed> closed) {
       }
     }
     for (const auto& observer : ask_observers_) observer(r);
+    events_.publish({"ask", ask_json(r)});
   }
   arm_ask_timer();
   schedule_queue_save();

@@ -251,6 +251,17 @@ void PluginHost::stop() {
   engines_.clear();
 }
 
+void PluginHost::publish(const std::string& type, const nlohmann::json& data) {
+  for (auto& entry : entries_) {
+    if (!entry.running) continue;
+    try {
+      entry.plugin->on_event(type, data);
+    } catch (const std::exception& e) {
+      spdlog::warn("plugin '{}': {} event failed: {}", entry.info.name, type, e.what());
+    }
+  }
+}
+
 std::shared_ptr<InteractionEngine> PluginHost::engine(const std::string& name) const {
   for (const auto& engine : engines_) {
     if (engine->name() == name) return engine;

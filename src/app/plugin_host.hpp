@@ -109,6 +109,9 @@ class PluginHost {
   const std::map<std::string, std::string>& degraded() const { return degraded_; }
   // Names of plugins currently running.
   std::vector<std::string> running() const;
+  // Hands an event to every running plugin, in order (a plugin that throws is logged, not
+  // stopped).
+  void publish(const std::string& type, const nlohmann::json& data);
 
   PluginHttpClient& http() { return *http_; }
   Scheduler& scheduler() { return *scheduler_; }

@@ -31,8 +31,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string iso_or_null(std::int64_t ms) { return ms > 0 ? rc::format_iso_time(ms) : ""; }
-
 // Reads the request's fields; the first problem becomes the 400 answer.
 class Params {
  public:
@@ -215,50 +213,6 @@ bool under_one_of(const fs::path& path, const std::vector<std::string>& dirs) {
 }
 
 }  // namespace
-
-// ---- views --------------------------------------------------------------------------------------
-
-json device_json(const core::Device& d) {
-  json commands = json::array();
-  for (const auto& c : core::commands_of(d)) {
-    json cmd = {{"id", c.id}, {"kind", c.kind == core::CommandKind::Action ? "action" : "info"}};
-    if (!c.username.empty()) cmd["username"] = c.username;
-    commands.push_back(std::move(cmd));
-  }
-  return {{"id", d.id},
-          {"name", d.name},
-          {"room_name", d.room_name},
-          {"room_type", d.type},
-          {"available", d.available},
-          {"mention_commands", d.mention_commands},
-          {"last_message", d.last.text},
-          {"last_message_id", d.last.id},
-          {"last_sender", d.last.sender_username},
-          {"last_sender_name", d.last.sender_name},
-          {"last_message_at", iso_or_null(d.last.at_ms)},
-          {"commands", std::move(commands)}};
-}
-
-json ask_json(const core::AskResult& r) {
-  json out = {{"id", r.id},
-              {"status", core::to_string(r.status)},
-              {"question", r.question},
-              {"room_id", r.room_id},
-              {"question_message_id", r.question_message_id},
-              {"opened_at", iso_or_null(r.opened_ms)},
-              {"deadline", iso_or_null(r.deadline_ms)}};
-  if (r.status == core::AskResult::Status::Answered) {
-    out["answer"] = r.answer;
-    out["answer_index"] = r.answer_index;
-    out["answered_by"] = {{"username", r.answered_by.username},
-                          {"name", r.answered_by.name},
-                          {"user_id", r.answered_by.user_id}};
-    out["answered_at"] = iso_or_null(r.closed_ms);
-  } else if (r.status != core::AskResult::Status::Open) {
-    out["closed_at"] = iso_or_null(r.closed_ms);
-  }
-  return out;
-}
 
 // ---- the service --------------------------------------------------------------------------------
 
@@ -637,6 +591,12 @@ void Scenarios::ask(const json& params, Reply reply) {
   const auto wait = p.duration("wait", true);
   const std::string callback = p.text("callback_url", false, 2000);
   if (!p.ok()) return reply(bad_request(p.error()));
+  if (auto c = params.find("context"); c != params.end() && !c->is_null()) {
+    if (!c->is_object() || c->dump().size() > 4096)
+      return reply(bad_request("'context' must be a JSON object of at most 4 KiB (it is given "
+                               "back with the result)"));
+    request.context = *c;
+  }
   if (!callback.empty()) {
     std::string error;
     auto url = parse_url(callback, &error);
@@ -649,6 +609,7 @@ void Scenarios::ask(const json& params, Reply reply) {
     if (!u.empty() && u[0] == '@') u.erase(0, 1);
   }
   request.id = id;
+  request.callback_url = callback;
   if (timeout) request.timeout = *timeout;
   request.room_id = target.room_id;
   request.user = target.user;
@@ -659,7 +620,6 @@ void Scenarios::ask(const json& params, Reply reply) {
     return reply(conflict ? ApiReply::failure(409, "conflict", opened.error)
                           : bad_request(opened.error));
   }
-  if (!callback.empty()) callbacks_[opened.id] = callback;
   // Acknowledged only once the question is on disk.
   gateway_.save_queue_now();
   if (wait && wait->count() > 0) return wait_for_ask(opened.id, *wait, std::move(reply));
@@ -726,10 +686,8 @@ void Scenarios::on_ask_closed(const core::AskResult& result) {
   for (auto it = range.first; it != range.second; ++it) waiters.push_back(it->second);
   ask_waiters_.erase(range.first, range.second);
   for (auto& w : waiters) w->answer(ApiReply::success(body));
-  if (auto it = callbacks_.find(result.id); it != callbacks_.end()) {
-    post_callback(it->second, body);
-    callbacks_.erase(it);
-  }
+  // Also after a restart: the URL is kept with the ask.
+  if (!result.callback_url.empty()) post_callback(result.callback_url, body);
 }
 
 void Scenarios::post_callback(const std::string& url_text, const json& body) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/api.hpp"
+#include "app/events.hpp"
 #include "app/gateway.hpp"
 
 namespace rcgate::net {
@@ -22,10 +23,6 @@ class Timer;
 namespace rcgate::app {
 
 class Camera;
-
-// The API's view of things (also what the MQTT bridge publishes).
-nlohmann::json device_json(const core::Device& device);
-nlohmann::json ask_json(const core::AskResult& result);
 
 class Scenarios : public ApiService {
  public:
@@ -70,7 +67,6 @@ class Scenarios : public ApiService {
   const config::Settings& settings_;
   std::map<std::string, std::unique_ptr<Camera>> cameras_;
   std::multimap<std::string, std::shared_ptr<Waiter>> ask_waiters_;  // by ask id
-  std::map<std::string, std::string> callbacks_;                    // ask id -> URL
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

@@ -522,6 +522,10 @@ AskResult Asks::result_of(const Open& ask) const {
   r.deadline_ms = ask.deadline_ms;
   r.room_id = ask.room_id;
   r.question_message_id = ask.question_message_id;
+  r.answers = ask.request.answers;
+  r.user = ask.request.user;
+  r.context = ask.request.context;
+  r.callback_url = ask.request.callback_url;
   return r;
 }
 
@@ -638,6 +642,8 @@ json Asks::to_json() const {
                     {"question_message_id", ask->question_message_id},
                     {"opened", ask->opened_ms},
                     {"deadline", ask->deadline_ms}});
+    if (r.context.is_object()) open.back()["context"] = r.context;
+    if (!r.callback_url.empty()) open.back()["callback_url"] = r.callback_url;
   }
   json results = json::array();
   for (const auto& id : closed_order_) {
@@ -656,7 +662,10 @@ json Asks::to_json() const {
                        {"deadline", r.deadline_ms},
                        {"closed", r.closed_ms},
                        {"room_id", r.room_id},
-                       {"question_message_id", r.question_message_id}});
+                       {"question_message_id", r.question_message_id},
+                       {"answers", r.answers},
+                       {"user", r.user}});
+    if (r.context.is_object()) results.back()["context"] = r.context;
   }
   return {{"version", kDocumentVersion}, {"open", std::move(open)}, {"results", std::move(results)}};
 }
@@ -736,6 +745,8 @@ std::vector<std::string> Asks::restore(const json& document) {
       r.users = *users;
       if (r.user.empty()) r.room_id = ask.room_id;
       r.thread_id = text_of(e, "thread_id");
+      if (const auto c = e.find("context"); c != e.end() && c->is_object()) r.context = *c;
+      r.callback_url = text_of(e, "callback_url");
       ask.question_message_id = text_of(e, "question_message_id");
       ask.opened_ms = number_of(e, "opened").value_or(0);
       ask.deadline_ms = *deadline;
@@ -779,6 +790,9 @@ std::vector<std::string> Asks::restore(const json& document) {
       r.closed_ms = number_of(e, "closed").value_or(0);
       r.room_id = text_of(e, "room_id");
       r.question_message_id = text_of(e, "question_message_id");
+      r.answers = strings_of(e, "answers").value_or(std::vector<std::string>{});
+      r.user = text_of(e, "user");
+      if (const auto c = e.find("context"); c != e.end() && c->is_object()) r.context = *c;
       keep(std::move(r));
     }
   }

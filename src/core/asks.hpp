@@ -72,6 +72,10 @@ struct AskRequest {
   std::string room_id;               // the room to ask in, or
   std::string user;                  // the person whose DM to ask in (room_id "")
   std::string thread_id;             // ask in this thread; "" for the room itself
+  // The caller's own data, kept with the ask and given back with its result (a Jeedom variable
+  // to write the answer to, a correlation id): null or an object.
+  nlohmann::json context;
+  std::string callback_url;  // where the result is POSTed when the ask ends ("" for none)
 };
 
 // The question message to post.
@@ -116,6 +120,10 @@ struct AskResult {
   std::int64_t closed_ms = 0;  // answered / timed out / cancelled at
   std::string room_id;
   std::string question_message_id;
+  std::vector<std::string> answers;  // the allowed answers; empty for a free answer
+  std::string user;                  // a DM ask: the person asked
+  nlohmann::json context;            // AskRequest::context
+  std::string callback_url;          // AskRequest::callback_url
 };
 const char* to_string(AskResult::Status status);
 

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "daemon.hpp"
@@ -51,6 +52,40 @@ class CameraThread {
  private:
   net::Loop loop_;
   LoopbackCamera camera_;
+  std::thread thread_;
+};
+
+// An automation's webhook on 127.0.0.1, on its own thread: records what is POSTed to it.
+class Webhook {
+ public:
+  Webhook() : server_(loop_, net::HttpServerOptions{}) {
+    server_.on_request([this](const net::ServerRequest& req, net::Respond respond) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        bodies_.push_back(req.method + " " + req.target + " " + req.body);
+      }
+      respond({200, {{"Content-Type", "application/json"}}, "{}"});
+    });
+    server_.start();
+    thread_ = std::thread([this] { loop_.run(); });
+  }
+  ~Webhook() {
+    loop_.stop();
+    thread_.join();
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server_.port()) + "/hooks/garage?token=s3cret";
+  }
+  std::vector<std::string> bodies() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return bodies_;
+  }
+
+ private:
+  net::Loop loop_;
+  net::HttpServer server_;
+  std::mutex mutex_;
+  std::vector<std::string> bodies_;
   std::thread thread_;
 };
 
@@ -261,6 +296,38 @@ TEST_F(Scenarios, OnlyTheTargetMayAnswerAndTwoAsksRunAtOnce) {
   r = wait_ask(general);
   EXPECT_EQ(r["answer"], "Yes") << r;
   EXPECT_EQ(r["answered_by"]["username"], "alice");
+}
+
+TEST_F(Scenarios, AnOpenAskSurvivesARestartAndReconnectsAndCallsBack) {
+  Webhook webhook;
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  auto id = open_ask({{"device", "general"},
+                      {"question", "Close the garage door?"},
+                      {"answers", {"Close", "Leave open"}},
+                      {"callback_url", webhook.url()},
+                      {"context", {{"scenario", 12}}}},
+                     "general");
+  EXPECT_EQ(daemon->stop(), 0);
+  restart();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  EXPECT_EQ(ok("GET", "/api/v1/asks/" + id)["status"], "open");
+  // And a dropped connection in between.
+  sim.post("connections/drop");
+  ASSERT_TRUE(daemon->wait_log("online as 'camera-bot'", 10s, 2)) << daemon->log();
+  say(sim, "alice", "general", "leave open");
+  auto result = wait_ask(id);
+  EXPECT_EQ(result["answer"], "Leave open") << result;
+  EXPECT_EQ(result["context"]["scenario"], 12);
+  ASSERT_TRUE(eventually([&] { return webhook.bodies().size() == 1; }, 5s)) << daemon->log();
+  const std::string call = webhook.bodies()[0];
+  EXPECT_EQ(call.rfind("POST /hooks/garage?token=s3cret {", 0), 0u) << call;
+  auto body = json::parse(call.substr(call.find('{')));
+  EXPECT_EQ(body["id"], id);
+  EXPECT_EQ(body["status"], "answered");
+  EXPECT_EQ(body["answer"], "Leave open");
+  EXPECT_EQ(body["context"]["scenario"], 12);
+  EXPECT_EQ(daemon->log().find("s3cret"), std::string::npos) << "a URL's token is not logged";
 }
 
 TEST_F(Scenarios, AnAskTimesOutAndItsQuestionSaysSo) {

@@ -589,6 +589,8 @@ TEST_F(AsksTest, PersistenceRoundTripKeepsOpenAsksAndResults) {
   dm.question = "Arm the alarm?";
   dm.user = "bob";
   dm.thread_id = "t1";
+  dm.context = {{"jeedom_variable", "alarm_answer"}};
+  dm.callback_url = "http://127.0.0.1:8123/api/webhook/rcgate";
   const std::string dm_ask = asks.open(dm, kNow + 1000).id;
   const std::string answered = open_in("HEATING", {"19", "20"}, {}, kNow + 2000);
   ASSERT_EQ(asks.on_message(said(kBob, "20", "HEATING"), kNow + 3000).kind, Kind::Answered);
@@ -621,6 +623,11 @@ TEST_F(AsksTest, PersistenceRoundTripKeepsOpenAsksAndResults) {
   const auto closed = restored.expire(kNow + 1000 + 300'000);
   ASSERT_EQ(closed.size(), 1u);
   EXPECT_EQ(closed[0].result.id, dm_ask);
+  // The caller's context and the ask's shape come back with the result.
+  EXPECT_EQ(closed[0].result.context, json({{"jeedom_variable", "alarm_answer"}}));
+  EXPECT_EQ(closed[0].result.user, "bob");
+  EXPECT_EQ(closed[0].result.callback_url, "http://127.0.0.1:8123/api/webhook/rcgate");
+  EXPECT_EQ(restored.get(answered)->answers, (std::vector<std::string>{"19", "20"}));
 }
 
 TEST_F(AsksTest, AskDueWhileDownTimesOutAtTheNextExpire) {
