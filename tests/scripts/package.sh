@@ -77,18 +77,24 @@ dpkg-deb -x "$deb" "$root"
 unit="$root/usr/lib/systemd/system/rcgate.service"
 [ -f "$unit" ] || unit="$root/lib/systemd/system/rcgate.service"
 echo "== systemd-analyze verify"
-# --root makes ExecStart= resolve to the packaged binary; the man page is looked up in the
-# package too (man-db reads it from the extracted tree).
-if verify_out="$(SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no --root="$root" \
-                  "$unit" 2>&1)" && [ -z "$verify_out" ]; then
+# This machine has no /usr/bin/rcgate: verify a copy whose ExecStart= names the packaged binary.
+# The real unit is verified where the package is installed (tests/scripts/install-test.sh).
+mkdir -p "$root/verify"
+sed "s|/usr/bin/rcgate|$root/usr/bin/rcgate|g" "$unit" >"$root/verify/rcgate.service"
+if verify_out="$(systemd-analyze verify --man=no "$root/verify/rcgate.service" 2>&1)" \
+   && [ -z "$verify_out" ]; then
   echo "   verify: clean"
 else
   echo "$verify_out"
   echo "package.sh: systemd-analyze verify is not clean" >&2
   status=1
 fi
-man -l "$root/usr/share/man/man1/rcgate.1.gz" >/dev/null 2>&1 \
-  || { echo "package.sh: the man page does not render" >&2; status=1; }
+if [ -f "$root/usr/share/man/man1/rcgate.1.gz" ] && man -l "$root/usr/share/man/man1/rcgate.1.gz" >/dev/null 2>&1; then
+  echo "   Documentation=man:rcgate(1): in the package and renders"
+else
+  echo "package.sh: the man page rcgate(1) is missing or does not render" >&2
+  status=1
+fi
 echo "== systemd-analyze security (exposure must be <= 2.0)"
 security="$(systemd-analyze security --offline=true --threshold=20 "$unit" 2>&1)" || {
   echo "$security" | grep -E '✗|Overall'; echo "package.sh: exposure above 2.0" >&2; status=1; }
