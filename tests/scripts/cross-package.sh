@@ -52,8 +52,10 @@ remove_arch() {  # drop the foreign architecture and everything of it that this 
   local pkgs
   pkgs="$(dpkg-query -W -f='${Package}:${Architecture}\n' 2>/dev/null | grep ":$arch\$" || true)"
   if [ -n "$pkgs" ]; then
+    # Only packages of the foreign architecture: its libc is "essential" to apt, not to this machine.
     # shellcheck disable=SC2086
-    apt-get purge -y -qq $pkgs >/dev/null 2>&1 || dpkg --purge --force-depends $pkgs >/dev/null 2>&1
+    apt-get purge -y -qq --allow-remove-essential $pkgs >/dev/null 2>&1 \
+      || dpkg --purge --force-depends --force-remove-essential $pkgs >/dev/null 2>&1
   fi
   dpkg --remove-architecture "$arch" 2>/dev/null \
     || echo "cross-package.sh: could not unregister $arch (dpkg --print-foreign-architectures)" >&2
