@@ -725,18 +725,18 @@ int do_list(ApiClient& api, const Options& o, const std::string& command) {
   std::vector<std::vector<std::string>> rows;
   if (command == "devices") {
     for (const auto& d : items) {
-      rows.push_back({one_line(cell(d, "name")), cell(d, "room_type"), cell(d, "enabled"),
+      rows.push_back({one_line(cell(d, "name")), cell(d, "room_type"), cell(d, "available"),
                       one_line(cell(d, "last_sender")), cell(d, "last_message_at"),
                       one_line(cell(d, "last_message"), 40), cell(d, "id")});
     }
-    print_table({"NAME", "TYPE", "ENABLED", "LAST SENDER", "LAST MESSAGE AT", "LAST MESSAGE", "ID"},
+    print_table({"NAME", "TYPE", "AVAILABLE", "LAST SENDER", "LAST MESSAGE AT", "LAST MESSAGE", "ID"},
                 rows);
   } else {
     for (const auto& u : items) {
       rows.push_back({cell(u, "username"), one_line(cell(u, "name")), cell(u, "access"),
-                      cell(u, "seen"), cell(u, "user_id")});
+                      cell(u, "role"), cell(u, "seen"), cell(u, "user_id")});
     }
-    print_table({"USERNAME", "NAME", "ACCESS", "SEEN", "USER ID"}, rows);
+    print_table({"USERNAME", "NAME", "ACCESS", "ROLE", "SEEN", "USER ID"}, rows);
   }
   return kExitOk;
 }

@@ -43,23 +43,29 @@ class ScriptedService : public ApiService {
       return reply(ApiReply::failure(404, "not_found",
                                      "no device, room or user named 'nope': see rcgate devices"));
     }
+    // The shapes of the real service (src/app/events.cpp, scenarios.cpp).
     if (call.verb == "devices") {
       return reply(ApiReply::success(
           {{"devices",
-            {{{"id", "r1"}, {"name", "Porte d'entrée"}, {"room_type", "p"}, {"enabled", true},
-              {"last_sender", "alice"}, {"last_message_at", "2026-11-22T10:00:00Z"},
-              {"last_message", "open\nthe door"}, {"commands", Json::array()}},
-             {{"id", "r22"}, {"name", "garage"}, {"room_type", "c"}, {"enabled", false},
-              {"last_sender", nullptr}, {"last_message_at", nullptr}, {"last_message", nullptr},
-              {"commands", Json::array()}}}}}));
+            {{{"id", "r1"}, {"name", "Porte d'entrée"}, {"room_name", "porte"},
+              {"room_type", "p"}, {"available", true}, {"mention_commands", true},
+              {"last_message", "open\nthe door"}, {"last_message_id", "m9"},
+              {"last_sender", "alice"}, {"last_sender_name", "Alice Martin"},
+              {"last_message_at", "2026-11-22T10:00:00.000Z"},
+              {"commands", {{{"id", "send"}, {"kind", "action"}}}}},
+             {{"id", "r22"}, {"name", "garage"}, {"room_name", "garage"}, {"room_type", "c"},
+              {"available", false}, {"mention_commands", false}, {"last_message", ""},
+              {"last_message_id", ""}, {"last_sender", ""}, {"last_sender_name", ""},
+              {"last_message_at", ""}, {"commands", Json::array()}}}}}));
     }
     if (call.verb == "users") {
       return reply(ApiReply::success(
           {{"users",
-            {{{"username", "alice"}, {"name", "Alice Martin"}, {"access", "admin"},
-              {"user_id", "u1"}, {"seen", "2026-11-22T09:00:00Z"}},
-             {{"username", "bob"}, {"name", "Bob"}, {"access", "user"}, {"user_id", nullptr},
-              {"seen", nullptr}}}}}));
+            {{{"username", "alice"}, {"name", "Alice Martin"}, {"access", "allow"},
+              {"role", "admin"}, {"configured", true}, {"seen", true}, {"user_id", "u1"},
+              {"display_name", "Alice M."}},
+             {{"username", "bob"}, {"name", "Bob"}, {"access", "deny"}, {"role", ""},
+              {"configured", true}, {"seen", false}}}}}));
     }
     if (call.verb == "send" || call.verb == "upload") {
       if (p.value("camera", "") == "broken") {

@@ -391,6 +391,9 @@ TEST_F(CliApi, DevicesAsAnAlignedTableOrJson) {
   EXPECT_EQ(column_of(lines[0], "ID"), column_of(lines[1], "r1")) << r.out;
   EXPECT_EQ(column_of(lines[0], "ID"), column_of(lines[2], "r22")) << r.out;
   EXPECT_HAS(lines[1], "open the door");  // a newline in a cell stays on its line
+  EXPECT_HAS(lines[1], " yes ");
+  EXPECT_HAS(lines[2], " no ");
+  EXPECT_EQ(column_of(lines[0], "LAST SENDER"), column_of(lines[2], "-")) << r.out;  // empty
 
   auto j = run({"devices", "--config", config_, "--json"});
   EXPECT_EQ(j.code, 0);
@@ -405,6 +408,7 @@ TEST_F(CliApi, UsersAsATableOrJson) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("USERNAME", 0), 0u) << r.out;
   EXPECT_HAS(r.out, "Alice Martin");
+  EXPECT_HAS(r.out, "allow");
   EXPECT_HAS(r.out, "admin");
   auto j = run({"users", "--config", config_, "--json"});
   EXPECT_EQ(Json::parse(j.out)[1]["username"], "bob");
