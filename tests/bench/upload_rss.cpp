@@ -24,77 +24,19 @@
 #include "net/http_client.hpp"
 #include "net/loop.hpp"
 #include "rocketchat/rest_client.hpp"
+#include "bench_common.hpp"
 #include "support/process.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using namespace rcgate::bench;
 using rcgate::test::Sim;
 using rcgate::test::TempDir;
 
 constexpr const char* kBotId = "BCmeyJm2r6b8hJiie";
 constexpr const char* kBotPat = "eQQIF9v-qaaq269SmOiktm65Nt3CVdbm1P4Ij9ucYTb";
 constexpr const char* kRoom = "c3f8a6a80a707dc9ce744b9d";
-
-// A field of /proc/self/status in KiB ("VmHWM", "VmRSS"); -1 when unreadable.
-long status_kib(const char* field) {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return -1;
-  char line[256];
-  long value = -1;
-  const std::size_t n = std::strlen(field);
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::strncmp(line, field, n) == 0 && line[n] == ':') {
-      value = std::strtol(line + n + 1, nullptr, 10);
-      break;
-    }
-  }
-  std::fclose(f);
-  return value;
-}
-
-// Resets VmHWM to the current RSS (Linux 4.0+); false when the kernel does not allow it.
-bool reset_peak() {
-  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
-  if (f == nullptr) return false;
-  const bool ok = std::fputs("5", f) >= 0;
-  return std::fclose(f) == 0 && ok;
-}
-
-// Writes `size` bytes of a cheap pattern, 64 KiB at a time (the file is never in memory).
-bool make_file(const std::string& path, std::uint64_t size) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) return false;
-  static char block[65536];
-  std::uint32_t x = 2463534242u;
-  for (std::uint64_t done = 0; done < size;) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof block, size - done));
-    for (std::size_t i = 0; i < n; ++i) {
-      x ^= x << 13;
-      x ^= x >> 17;
-      x ^= x << 5;
-      block[i] = static_cast<char>(x);
-    }
-    if (std::fwrite(block, 1, n, f) != n) {
-      std::fclose(f);
-      return false;
-    }
-    done += n;
-  }
-  return std::fclose(f) == 0;
-}
-
-// sha256sum's answer (a child process, so that hashing costs this process no memory).
-std::string sha256_of(const std::string& path) {
-  const std::string command = "sha256sum '" + path + "'";
-  std::FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return {};
-  char out[128] = {};
-  const bool read = std::fgets(out, sizeof out, p) != nullptr;
-  ::pclose(p);
-  if (!read) return {};
-  return std::string(out, strnlen(out, 64));
-}
 
 rcgate::rc::RestResult upload(rcgate::net::Loop& loop, rcgate::rc::RestClient& rest, const std::string& path) {
   std::optional<rcgate::rc::RestResult> result;
@@ -188,15 +130,15 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  const bool reset = reset_peak();
-  const long rss_before = status_kib("VmRSS");
-  const long hwm_before = status_kib("VmHWM");
+  const bool reset = reset_peak(0);
+  const long rss_before = status_kib(0, "VmRSS");
+  const long hwm_before = status_kib(0, "VmHWM");
   const auto start = std::chrono::steady_clock::now();
   const auto result = naive ? naive_upload(loop, url, tls ? sim.cert_file() : std::string(), big)
                             : upload(loop, rest, big);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const long hwm_after = status_kib("VmHWM");
-  const long rss_after = status_kib("VmRSS");
+  const long hwm_after = status_kib(0, "VmHWM");
+  const long rss_after = status_kib(0, "VmRSS");
   if (!result.ok()) {
     std::fprintf(stderr, "upload failed: %s\n", result.error.c_str());
     return 1;
