@@ -349,6 +349,55 @@ TEST_F(Scenarios, AnAskTimesOutAndItsQuestionSaysSo) {
   EXPECT_NE(r.body.find("timeout"), std::string::npos) << r.body;
 }
 
+// ----- the commands, against the real daemon
+
+TEST_F(Scenarios, TheCommandsTalkToTheRunningDaemon) {
+  start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(eventually([&] { return !ok("GET", "/api/v1/devices")["devices"].empty(); }));
+  const std::string config = dir.file("rcgate.yaml");
+  auto run = [&](std::vector<std::string> args, const std::string& name) {
+    args.insert(args.begin(), rcgate_binary());
+    args.insert(args.begin() + 2, {"--config", config});
+    return Process(args, dir.file(name + ".out"));
+  };
+
+  auto send = run({"send", "--device", "general", "Laundry", "is", "done"}, "send");
+  EXPECT_EQ(send.wait(10s), 0) << send.log();
+  EXPECT_EQ(bot_posts("general", "Laundry is done").size(), 1u);
+  EXPECT_NE(send.log().find("sent"), std::string::npos) << send.log();
+
+  // Answered: exit 0, the answer on stdout.
+  auto ask = run({"ask", "--device", "general", "--answers", "Open,Close", "--to", "alice",
+                  "Garage door?"},
+                 "ask-answered");
+  ASSERT_TRUE(eventually([&] { return !bot_posts("general", "Garage door?").empty(); }, 8s))
+      << ask.log() << daemon->log();
+  say(sim, "alice", "general", "close");
+  EXPECT_EQ(ask.wait(10s), 0) << ask.log();
+  EXPECT_NE(ask.log().find("Close"), std::string::npos) << ask.log();
+
+  // Timed out: exit 2.
+  auto late = run({"ask", "--device", "general", "--timeout", "1s", "Still there?"}, "ask-late");
+  EXPECT_EQ(late.wait(10s), 2) << late.log();
+
+  // An unknown device: exit 1 with the daemon's sentence.
+  auto wrong = run({"send", "--device", "attic", "hello"}, "send-wrong");
+  EXPECT_EQ(wrong.wait(10s), 1);
+  EXPECT_NE(wrong.log().find("no device 'attic'"), std::string::npos) << wrong.log();
+
+  auto devices = run({"devices"}, "devices");
+  EXPECT_EQ(devices.wait(10s), 0) << devices.log();
+  EXPECT_NE(devices.log().find("camera-alerts"), std::string::npos) << devices.log();
+
+  // The daemon gone: exit 1 and what to do.
+  EXPECT_EQ(daemon->stop(), 0);
+  daemon.reset();
+  auto down = run({"send", "--device", "general", "hello"}, "send-down");
+  EXPECT_EQ(down.wait(10s), 1);
+  EXPECT_NE(down.log().find("not running"), std::string::npos) << down.log();
+}
+
 // ----- the queue
 
 TEST_F(Scenarios, AnAlertQueuedWhileRocketChatIsAwayIsDeliveredOnce) {
