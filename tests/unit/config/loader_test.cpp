@@ -212,6 +212,15 @@ TEST(GoodConfigs, ExampleNamesEveryKey) {
                           "room_interval:",
                           "asks:",
                           "max_open:",
+                          "api:",
+                          "listen:",
+                          "port:",
+                          "key_file:",
+                          "max_body_kb:",
+                          "max_upload_mb:",
+                          "upload_dirs:",
+                          "send_wait:",
+                          "ask_wait_max:",
                           "hint:",
                           "answered:",
                           "timed_out:",
@@ -526,11 +535,16 @@ TEST(Keys, UnknownKeySuggestsTheClosestKnownOne) {
 }
 
 TEST(Keys, FarOffUnknownKeyListsTheKnownOnes) {
-  const LoadResult result = load(kBase + "mqtt:\n  host: localhost\n");
+  const LoadResult result = load(kBase + "zigbee:\n  host: localhost\n");
   ASSERT_EQ(result.problems.size(), 1u) << describe(result);
-  EXPECT_EQ(result.problems[0].message,
-            "unknown key 'mqtt' (expected one of: rocketchat, state_dir, log, devices, users, "
-            "unknown_users, interactions, outbox, asks, cameras, plugins)");
+  // The list grows with rcgate: check its start and that the section it holds are named.
+  EXPECT_EQ(result.problems[0].message.rfind(
+                "unknown key 'zigbee' (expected one of: rocketchat, state_dir, log, devices, users, "
+                "unknown_users, interactions, outbox, asks, cameras, ", 0),
+            0u)
+      << result.problems[0].message;
+  for (const char* section : {"api", "plugins"})
+    EXPECT_NE(result.problems[0].message.find(section), std::string::npos) << section;
 }
 
 TEST(Report, AllProblemsAtOnceInFileOrder) {
@@ -1096,6 +1110,78 @@ TEST(ProcessEnvironment, ProcessEnvironmentKeepsOnlyRcgateVariables) {
   ASSERT_EQ(env.count("RCGATE_CONFIG_TEST"), 1u);
   EXPECT_EQ(env.at("RCGATE_CONFIG_TEST"), "a=b");
   EXPECT_EQ(env.count("OTHER_CONFIG_TEST"), 0u);
+}
+
+
+// ----- api: the local HTTP API
+
+TEST(Api, OffWithoutTheSectionAndEveryKeyWhenGiven) {
+  EXPECT_FALSE(load(kBase).settings.api.enabled);
+  const LoadResult result = load(kBase +
+                                 "api:\n"
+                                 "  listen: 0.0.0.0\n"
+                                 "  port: 0\n"
+                                 "  key: 0123456789abcdef0123\n"
+                                 "  max_body_kb: 64\n"
+                                 "  max_upload_mb: 5\n"
+                                 "  upload_dirs: [/srv/snapshots, files]\n"
+                                 "  send_wait: 0\n"
+                                 "  ask_wait_max: 10m\n");
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const ApiSettings& api = result.settings.api;
+  EXPECT_TRUE(api.enabled);
+  EXPECT_EQ(api.listen, "0.0.0.0");
+  EXPECT_EQ(api.port, 0);
+  EXPECT_EQ(api.key, "0123456789abcdef0123");
+  EXPECT_EQ(api.max_body_kb, 64);
+  EXPECT_EQ(api.max_upload_mb, 5);
+  EXPECT_EQ(api.upload_dirs, (std::vector<std::string>{"/srv/snapshots", "/etc/rcgate/files"}));
+  EXPECT_EQ(api.send_wait.count(), 0);
+  EXPECT_EQ(api.ask_wait_max.count(), 600000);
+}
+
+TEST(Api, TheKeyIsRequiredLongEnoughAndMayComeFromTheEnvironment) {
+  LoadResult result = load(kBase + "api:\n  port: 8765\n");
+  ASSERT_EQ(result.problems.size(), 1u) << describe(result);
+  EXPECT_EQ(result.problems[0].path, "api");
+  EXPECT_NE(result.problems[0].message.find("needs a key"), std::string::npos);
+  EXPECT_NE(result.problems[0].message.find("RCGATE_API_KEY"), std::string::npos);
+
+  result = load(kBase + "api:\n  key: short-key\n");
+  ASSERT_EQ(result.problems.size(), 1u) << describe(result);
+  EXPECT_EQ(result.problems[0].path, "api.key");
+  EXPECT_NE(result.problems[0].message.find("too short (9 characters)"), std::string::npos);
+  EXPECT_EQ(result.problems[0].message.find("short-key"), std::string::npos) << "no secret";
+
+  result = load(kBase + "api: {}\n", {{"RCGATE_API_KEY", "from-the-environment-0123"}});
+  ASSERT_TRUE(result.ok()) << describe(result);
+  EXPECT_EQ(result.settings.api.key, "from-the-environment-0123");
+
+  result = load(kBase + "api:\n  enabled: false\n");
+  ASSERT_TRUE(result.ok()) << describe(result);
+  EXPECT_FALSE(result.settings.api.enabled);
+}
+
+TEST(Api, MistakesNameTheKey) {
+  const LoadResult result = load(kBase +
+                                 "api:\n"                       // 6
+                                 "  key: 0123456789abcdef0123\n"  // 7
+                                 "  port: 70000\n"              // 8
+                                 "  upload_dirs: /srv\n"        // 9
+                                 "  send_wait: soon\n"          // 10
+                                 "  max_uplod_mb: 5\n");        // 11
+  ASSERT_EQ(result.problems.size(), 4u) << describe(result);
+  const auto& p = result.problems;
+  EXPECT_EQ(p[0].path, "api.port");
+  EXPECT_EQ(p[0].message, "must be between 0 and 65535, got 70000");
+  EXPECT_EQ(p[1].path, "api.upload_dirs");
+  EXPECT_NE(p[1].message.find("expected a list of directories"), std::string::npos);
+  EXPECT_EQ(p[2].path, "api.send_wait");
+  EXPECT_EQ(p[3].path, "api");
+  EXPECT_NE(p[3].message.find("unknown key 'max_uplod_mb' (did you mean 'max_upload_mb'?)"),
+            std::string::npos)
+      << p[3].message;
+  EXPECT_EQ(p[3].line, 11);
 }
 
 }  // namespace
