@@ -72,7 +72,15 @@ for m in json.load(sys.stdin)["messages"]:
   sleep 1
   echo "-- bob in #lobby, a public room the bot has not joined: anyone seen my keys?"
   say bob lobby "anyone seen my keys?" >/dev/null
-  sleep 2
+  sleep 1
+  echo "-- an automation, through rcgate's local API: rcgate send --device general ..."
+  "$rcgate" send --config config/demo.yaml --device general "The washing machine is done." || true
+  echo "-- an automation asks alice (rcgate ask waits for the answer; she answers 'yes')"
+  ( sleep 1.5; say alice general "yes" >/dev/null ) &
+  answer=$("$rcgate" ask --config config/demo.yaml --device general --to alice \
+             --answers "Yes,No" --timeout 30s "Close the garage door?") || true
+  echo "   rcgate ask printed: ${answer:-(nothing)}"
+  sleep 1
   echo "== #general as the household sees it:"
   transcript general
   echo "== bob's conversation with the bot:"
