@@ -10,7 +10,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${PKG_DIR:-$here/build-pkg}"
 jobs="${JOBS:-$(nproc)}"
-mode=head
+mode="head"
 case "${1:-}" in
   --worktree) mode=worktree ;;
   "") ;;
