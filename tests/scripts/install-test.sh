@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the rcgate package into a clean Debian 12 root, checks what it put there, runs the
-# service's command line against rcgate-sim and sees it log in, then purges it and checks that
-# nothing of it is left.
+# service's command line against rcgate-sim and sees it log in, upgrades it to a raised version
+# (configuration, permissions, state and user kept), then purges it and checks that nothing of it
+# is left.
 #   bash tests/scripts/install-test.sh [PACKAGE.deb]
 # Without an argument it uses the newest package from tests/scripts/package.sh in PKG_DIR
 # (default ./build-pkg), building it first when there is none.
@@ -230,6 +231,21 @@ kill "$listener_pid" 2>/dev/null || true; listener_pid=""
 rm -rf "$root/run/rcgate-test"
 kill "$sim_pid" 2>/dev/null || true; sim_pid=""
 echo "   rcgate's log:"; sed 's/^/     /' "$work/rcgate.log" | head -20
+
+echo "== upgrade to a newer version (the same package, its version raised)"
+version="$(dpkg-deb -f "$deb" Version)"
+mkdir "$work/upgrade"
+dpkg-deb -R "$deb" "$work/upgrade"
+sed -i "s/^Version: .*/Version: $version+upgradetest1/" "$work/upgrade/DEBIAN/control"
+dpkg-deb -b --root-owner-group "$work/upgrade" "$root/tmp/rcgate-upgrade.deb" >/dev/null
+if in_root apt-get install -y "/tmp/rcgate-upgrade.deb" >"$work/upgrade.log" 2>&1; then
+  pass "apt-get install of $version+upgradetest1 over $version"; else
+  tail -20 "$work/upgrade.log"; fail "upgrade"; fi
+check "the operator's configuration is kept" grep -q "url: http://127.0.0.1:$port" "$root/etc/rcgate/rcgate.yaml"
+conf_perm="$(in_root stat -c '%U:%G %a' /etc/rcgate/rcgate.yaml)"
+check "it is still root:rcgate 640 ($conf_perm)" test "$conf_perm" = "root:rcgate 640"
+check "the state is kept (session.json)" test -f "$root/var/lib/rcgate/session.json"
+check "the rcgate user is the same (uid $uid)" test "$(in_root id -u rcgate)" = "$uid"
 
 echo "== apt-get purge rcgate, then autoremove its dependencies"
 rm -f "$root/etc/rcgate/password"   # the operator's own file: removed by them, as they made it
