@@ -1,47 +1,103 @@
 // Jeedom's interactions as an interaction engine, over Jeedom's JSON-RPC 2.0 API. The person's
 // automation user is sent as Jeedom's `profile`, so that Jeedom's own per-user rules apply.
+// Beside the engine, the plugin writes rcgate's events into Jeedom (push.hpp): last messages
+// into info commands, the end of an ask into a scenario variable.
 #include "jeedom/jeedom.hpp"
 
+#include <map>
 #include <optional>
 
 #include "common/plugin_common.hpp"
+#include "jeedom/jsonrpc.hpp"
+#include "jeedom/push.hpp"
 
 namespace rcgate::plugins::jeedom {
 
 namespace {
 
 constexpr const char* kApiKeyEnv = "RCGATE_JEEDOM_API_KEY";
-constexpr const char* kApiPath = "/core/api/jeeApi.php";
 
 enum class NotUnderstood { Next, Jeedom };
 enum class Files { Auto, None };
 
 struct Settings {
-  std::string url;  // base URL, no trailing '/'
-  std::string api_key;
-  CallOptions call;
+  Connection connection;
+  PushSettings push;
   NotUnderstood not_understood = NotUnderstood::Next;
   Files files = Files::Auto;
   std::vector<std::string> local_files = {"/tmp/jeedom", "/var/www/html"};
   std::string web_root;  // empty: paths are never turned into URLs
 };
 
+// A Jeedom command id: a number such as 1234 (also written as text).
+std::optional<long long> command_id(SectionReader& r, const std::string& key) {
+  const Json* value = r.get(key);
+  if (!value) return std::nullopt;
+  if (value->is_number_integer() && value->get<long long>() > 0) return value->get<long long>();
+  if (value->is_string()) {
+    const std::string text = trim(value->get<std::string>());
+    if (!text.empty() && text.size() < 12 &&
+        text.find_first_not_of("0123456789") == std::string::npos && std::stoll(text) > 0) {
+      return std::stoll(text);
+    }
+  }
+  r.issue(key, "expected the id of a Jeedom info command (a number such as 1234, shown in the "
+               "Commands tab of its equipment), got " +
+                   (value->is_string() ? in_quotes(value->get<std::string>()) : kind_of(*value)));
+  return std::nullopt;
+}
+
+void parse_push(SectionReader& r, std::vector<ConfigIssue>& issues, PushSettings& push) {
+  const Json* list = r.get("push");
+  if (!list) return;
+  if (!list->is_array()) {
+    r.issue("push", "expected a list of {device, last_message, last_sender}, got " +
+                        kind_of(*list));
+    return;
+  }
+  std::map<long long, std::string> used;  // command id -> where it is used
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    PushTarget target;
+    target.path = index_path("push", i);
+    SectionReader item((*list)[i], r.path_of(target.path), issues);
+    if (!item.valid()) continue;
+    item.only_keys({"device", "last_message", "last_sender"});
+    if (auto device = item.string("device", true)) target.device = *device;
+    for (const char* key : {"last_message", "last_sender"}) {
+      auto id = command_id(item, key);
+      if (!id) continue;
+      const std::string where = target.path + "." + key;
+      if (auto [at, fresh] = used.emplace(*id, where); !fresh) {
+        item.issue(key, "command " + std::to_string(*id) + " is already given to " + at->second +
+                            ": a Jeedom command shows one value");
+        continue;
+      }
+      (std::string(key) == "last_message" ? target.last_message : target.last_sender) = *id;
+    }
+    if (!item.has("last_message") && !item.has("last_sender")) {
+      item.issue_here("give last_message or last_sender (or both): ids of Jeedom info commands");
+    }
+    push.push.push_back(std::move(target));
+  }
+}
+
 Settings parse(const Json& section, std::vector<ConfigIssue>& issues) {
   Settings s;
   SectionReader r(section, "", issues);
   if (!r.valid()) return s;
   r.only_keys({"url", "api_key", "api_key_file", "timeout", "verify_tls", "ca_file",
-               "not_understood", "files", "local_files", "web_root"});
+               "not_understood", "files", "local_files", "web_root", "push", "ask_variable",
+               "sender", "ask_timed_out", "ask_cancelled"});
   if (auto url = r.url("url", true)) {
-    s.url = *url;
-    if (to_lower_ascii(s.url).find("/core/api") != std::string::npos) {
+    s.connection.url = *url;
+    if (to_lower_ascii(s.connection.url).find("/core/api") != std::string::npos) {
       r.issue("url", "give Jeedom's address without /core/api/jeeApi.php, e.g. "
                      "http://jeedom.local");
     }
   }
-  if (auto key = r.secret("api_key", "api_key_file", kApiKeyEnv)) s.api_key = *key;
-  if (auto timeout = r.duration("timeout")) s.call.timeout = *timeout;
-  read_tls_options(r, s.call);
+  if (auto key = r.secret("api_key", "api_key_file", kApiKeyEnv)) s.connection.api_key = *key;
+  if (auto timeout = r.duration("timeout")) s.connection.call.timeout = *timeout;
+  read_tls_options(r, s.connection.call);
   if (auto mode = r.string("not_understood")) {
     if (*mode == "next") {
       s.not_understood = NotUnderstood::Next;
@@ -72,6 +128,20 @@ Settings parse(const Json& section, std::vector<ConfigIssue>& issues) {
     s.web_root = *root;
     while (s.web_root.size() > 1 && s.web_root.back() == '/') s.web_root.pop_back();
   }
+  parse_push(r, issues, s.push);
+  if (auto on = r.boolean("ask_variable")) s.push.ask_variable = *on;
+  if (auto sender = r.string("sender")) {
+    if (*sender == "username") {
+      s.push.sender = SenderField::Username;
+    } else if (*sender == "name") {
+      s.push.sender = SenderField::Name;
+    } else {
+      r.issue("sender", "expected 'username' or 'name' (the display name), got " +
+                            in_quotes(*sender) + did_you_mean(*sender, {"username", "name"}));
+    }
+  }
+  if (auto text = r.string("ask_timed_out")) s.push.ask_timed_out = *text;
+  if (auto text = r.string("ask_cancelled")) s.push.ask_cancelled = *text;
   return s;
 }
 
@@ -85,8 +155,9 @@ bool is_http_url(const std::string& text) {
 class JeedomEngine final : public InteractionEngine,
                            public std::enable_shared_from_this<JeedomEngine> {
  public:
-  JeedomEngine(Settings settings, PluginHttpClient& http, PluginLog& log)
-      : settings_(std::move(settings)), http_(http), log_(log) {}
+  JeedomEngine(Settings settings, std::shared_ptr<JsonRpcClient> rpc, PluginHttpClient& http,
+               PluginLog& log)
+      : settings_(std::move(settings)), rpc_(std::move(rpc)), http_(http), log_(log) {}
 
   std::string name() const override { return "jeedom"; }
 
@@ -102,50 +173,19 @@ class JeedomEngine final : public InteractionEngine,
 
  private:
   HttpCall request_for(const Query& query) {
-    Json params = {{"apikey", settings_.api_key}, {"query", query.text}};
+    Json params = {{"query", query.text}};
     // Jeedom compares profiles in lower case (interactQuery::tryToReply lower-cases its own).
     if (!query.automation_user.empty()) params["profile"] = lower_case(query.automation_user);
     // Without emptyReply Jeedom answers "Désolé je n'ai pas compris" itself, and the next
     // engine would never be asked.
     if (settings_.not_understood == NotUnderstood::Next) params["emptyReply"] = 1;
-    const Json request = {{"jsonrpc", "2.0"},
-                          {"id", next_id_++},
-                          {"method", "interact::tryToReply"},
-                          {"params", std::move(params)}};
-    HttpCall call = make_call("POST", settings_.url + kApiPath, settings_.call);
-    call.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-    call.body = request.dump();
-    return call;
+    return rpc_->request("interact::tryToReply", std::move(params));
   }
 
   Answer on_response(const HttpResult& result) {
-    const std::string where = url_for_log(settings_.url + kApiPath);
-    if (!result.error.empty()) {
-      return Answer::failed("Jeedom at " + url_for_log(settings_.url) +
-                            " did not answer: " + result.error);
-    }
-    if (result.status == 404) {
-      return Answer::failed("Jeedom answered HTTP 404 for " + where +
-                            " (check plugins.jeedom.url; Jeedom also answers 404 to an address "
-                            "it has banned after failed logins)");
-    }
-    if (result.status < 200 || result.status >= 300) {
-      return Answer::failed("Jeedom answered HTTP " + std::to_string(result.status) + " for " +
-                            where + ": " + excerpt(result.body));
-    }
-    const Json body = Json::parse(result.body, nullptr, false);
-    if (!body.is_object()) {
-      // jeeApi.php prints plain text for some failures, e.g. when no API key is configured.
-      return Answer::failed("Jeedom's answer is not JSON-RPC: " + excerpt(result.body));
-    }
-    if (body.contains("error") && !body.at("error").is_null()) {
-      return Answer::failed(describe_error(body.at("error")));
-    }
-    if (!body.contains("result")) {
-      return Answer::failed("Jeedom's answer has neither 'result' nor 'error': " +
-                            excerpt(result.body));
-    }
-    const Json& value = body.at("result");
+    const RpcOutcome outcome = rpc_->read(result);
+    if (!outcome.ok()) return Answer::failed(outcome.error);
+    const Json& value = outcome.result;
     Reply reply;
     const Json* files = nullptr;
     if (value.is_string()) {
@@ -165,29 +205,6 @@ class JeedomEngine final : public InteractionEngine,
     if (files && settings_.files == Files::Auto) add_files(*files, reply);
     if (reply.text.empty() && reply.attachments.empty()) return Answer::not_mine();
     return Answer::replied(std::move(reply));
-  }
-
-  static std::string describe_error(const Json& error) {
-    std::string message;
-    std::string code;
-    if (error.is_object()) {
-      message = string_at(error, {"message"});
-      if (error.contains("code") && error.at("code").is_number()) code = error.at("code").dump();
-    } else if (error.is_string()) {
-      message = error.get<std::string>();
-    }
-    if (message.empty()) message = "no message";
-    const std::string lower = to_lower_ascii(message);
-    // jeeApi.php throws its authentication failures with code -32001, and its catch block sends
-    // -32000 minus that code: 1 on the wire. Both are accepted here.
-    const bool refused = code == "1" || code == "-32001" ||
-                         lower.find("autoris") != std::string::npos ||
-                         lower.find("api invalide") != std::string::npos;
-    std::string out = refused ? "Jeedom refused the request: " : "Jeedom could not answer: ";
-    out += message;
-    if (!code.empty()) out += " (JSON-RPC error " + code + ")";
-    if (refused) out += "; check plugins.jeedom.api_key and that Jeedom's JSON-RPC API is enabled";
-    return out;
   }
 
   void add_files(const Json& files, Reply& reply) {
@@ -235,13 +252,54 @@ class JeedomEngine final : public InteractionEngine,
       relative = path;
     }
     if (relative.empty() || relative.find("..") != std::string::npos) return std::nullopt;
-    return settings_.url + "/" + relative;
+    return settings_.connection.url + "/" + relative;
   }
 
   Settings settings_;
+  std::shared_ptr<JsonRpcClient> rpc_;
   PluginHttpClient& http_;
   PluginLog& log_;
-  long long next_id_ = 1;
+};
+
+// The engine, and the pusher that writes rcgate's events into Jeedom.
+class JeedomPlugin final : public Plugin {
+ public:
+  explicit JeedomPlugin(PluginContext& context) : context_(context) {}
+
+  void start() override {
+    Settings settings = parse_valid("jeedom", context_.config(), parse);
+    auto rpc = std::make_shared<JsonRpcClient>(settings.connection);
+    pusher_ = std::make_shared<Pusher>(settings.push, rpc, context_.http(), context_.log());
+    if (!settings.push.push.empty()) {
+      context_.log().info("pushes the last message of " +
+                          std::to_string(settings.push.push.size()) +
+                          (settings.push.push.size() == 1 ? " device" : " devices") +
+                          " into Jeedom info commands");
+    }
+    engine_ = std::make_shared<JeedomEngine>(std::move(settings), std::move(rpc),
+                                             context_.http(), context_.log());
+    context_.provide_engine(engine_);
+  }
+
+  // What is still waiting for Jeedom is dropped (the callbacks hold the pusher weakly).
+  void stop() override {
+    engine_.reset();
+    pusher_.reset();
+  }
+
+  void on_event(const std::string& type, const Json& data) override {
+    if (!pusher_) return;
+    if (type == "device") {
+      pusher_->on_device(data);
+    } else if (type == "ask") {
+      pusher_->on_ask(data);
+    }
+  }
+
+ private:
+  PluginContext& context_;
+  std::shared_ptr<JeedomEngine> engine_;
+  std::shared_ptr<Pusher> pusher_;
 };
 
 }  // namespace
@@ -250,15 +308,22 @@ std::vector<ConfigIssue> validate(const Json& section) { return collect_issues(s
 
 std::shared_ptr<InteractionEngine> make_engine(const Json& section, PluginHttpClient& http,
                                                PluginLog& log) {
-  return std::make_shared<JeedomEngine>(parse_valid("jeedom", section, parse), http, log);
+  Settings settings = parse_valid("jeedom", section, parse);
+  auto rpc = std::make_shared<JsonRpcClient>(settings.connection);
+  return std::make_shared<JeedomEngine>(std::move(settings), std::move(rpc), http, log);
 }
 
 PluginInfo plugin_info() {
-  return engine_plugin_info(
-      "jeedom", "answers through Jeedom's interactions (JSON-RPC interact::tryToReply)", validate,
-      [](PluginContext& context) {
-        return make_engine(context.config(), context.http(), context.log());
-      });
+  PluginInfo info;
+  info.name = "jeedom";
+  info.description =
+      "answers through Jeedom's interactions (JSON-RPC interact::tryToReply); pushes last "
+      "messages into Jeedom commands and ask answers into scenario variables";
+  info.validate = validate;
+  info.create = [](PluginContext& context) -> std::unique_ptr<Plugin> {
+    return std::make_unique<JeedomPlugin>(context);
+  };
+  return info;
 }
 
 }  // namespace rcgate::plugins::jeedom
