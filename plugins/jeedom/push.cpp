@@ -128,7 +128,6 @@ void Pusher::enqueue(const std::string& name, Call call) {
   Lane& lane = lanes_[name];
   if (lane.waiting.size() >= kMaxWaiting) {
     lane.waiting.pop_front();
-    ++lost_;
     if (!lane.overflow_reported) {
       lane.overflow_reported = true;
       log_.warn("Jeedom takes values more slowly than they come (" + call.what + "): " +

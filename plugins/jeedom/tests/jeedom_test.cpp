@@ -506,6 +506,32 @@ TEST_F(JeedomPushTest, CallsOfADeviceGoOutOneAtATimeInOrder) {
                                     {101, "trois"}}));
 }
 
+TEST_F(JeedomPushTest, ASlowJeedomLosesTheOldestWaitingValuesNotTheNewest) {
+  start(config(push(Json::array({Json{{"device", "general"}, {"last_message", 101}}}))));
+  jeedom_.hold_events = true;
+  // One out, 100 waiting, then one more: the oldest waiting ("n1") makes room for it.
+  for (int i = 0; i < 102; ++i) {
+    device(room("GENERAL", "general", "general", "m" + std::to_string(i), "n" + std::to_string(i),
+                "alice"));
+  }
+  EXPECT_EQ(lines_with("warn: Jeedom takes values more slowly than they come (command 101 "
+                       "(push[0].last_message of device 'general')): 100 are waiting, so the "
+                       "oldest waiting one is dropped for each new one"),
+            1u)
+      << context_->log_.all();
+  for (std::size_t i = 0; i < 101; ++i) {
+    ASSERT_TRUE(run_until(loop_, [&] { return jeedom_.held_events.size() > i; })) << i;
+    if (i == 100) jeedom_.hold_events = false;
+    jeedom_.held_events[i](
+        json_response(200, {{"jsonrpc", "2.0"}, {"id", i + 1}, {"result", "ok"}}));
+  }
+  EXPECT_FALSE(more_than(101));
+  ASSERT_EQ(jeedom_.events.size(), 101u);
+  EXPECT_EQ(jeedom_.events[0].second, "n0");
+  EXPECT_EQ(jeedom_.events[1].second, "n2");
+  EXPECT_EQ(jeedom_.events[100].second, "n101");
+}
+
 TEST_F(JeedomPushTest, AnUnknownCommandIsReportedOnceWithWhatToFix) {
   start(config(push(Json::array(
       {Json{{"device", "general"}, {"last_message", 4242}, {"last_sender", 102}}}))));
