@@ -955,6 +955,71 @@ void read_api(Section& root, ApiSettings& api) {
   s.read("ask_wait_max", api.ask_wait_max);
 }
 
+// ----- mqtt: the MQTT bridge
+
+// A topic level or prefix: MQTT forbids the wildcards in topic names, and an empty level or a
+// leading/trailing slash makes topics that subscribers do not expect.
+bool check_topic_prefix(Section& s, std::string_view key, const std::string& value) {
+  if (!s.has(key)) return true;
+  if (value.find_first_of("+#") != std::string::npos)
+    return s.problem(key, "must not contain the MQTT wildcards '+' or '#', got " + in_quotes(value));
+  if (value.front() == '/' || value.back() == '/' || value.find("//") != std::string::npos)
+    return s.problem(key, "must not start or end with '/' nor contain '//', got " +
+                              in_quotes(value) + " (e.g. 'rcgate' or 'home/rcgate')");
+  if (value.front() == '$')
+    return s.problem(key, "must not start with '$' (reserved for the broker), got " +
+                              in_quotes(value));
+  return true;
+}
+
+void read_mqtt(Section& root, MqttSettings& mqtt) {
+  if (!root.has("mqtt")) return;
+  mqtt.line = root.line("mqtt");
+  Section s = root.section("mqtt");
+  mqtt.enabled = true;
+  s.read("enabled", mqtt.enabled);
+  s.read("host", mqtt.host, Need::NonEmpty);
+  {
+    Section tls = s.section("tls");
+    tls.read("enabled", mqtt.tls_enabled);
+    tls.read("verify", mqtt.tls.verify);
+    tls.read_file_path("ca_file", mqtt.tls.ca_file, Need::Optional);
+    // The defaults spelled out are fine; a CA or verify: false without TLS is a mistake.
+    if (!mqtt.tls_enabled && (!mqtt.tls.ca_file.empty() || !mqtt.tls.verify))
+      tls.problem("", "ca_file and verify apply to TLS only: add 'enabled: true' (the port is then "
+                      "8883 unless given) or remove them");
+  }
+  mqtt.port = mqtt.tls_enabled ? 8883 : 1883;
+  s.read("port", mqtt.port, 1, 65535);
+  s.read("client_id", mqtt.client_id, Need::NonEmpty);
+  s.read("username", mqtt.username, Need::NonEmpty);
+  const Secret password = read_secret(s, "password", "password_file", "RCGATE_MQTT_PASSWORD");
+  mqtt.password = password.value;
+  if ((s.has("password") || s.has("password_file")) && !s.has("username"))
+    s.problem("username", "is required when a password is given (the broker login's user name)");
+  s.read("keepalive", mqtt.keepalive);
+  if (s.has("keepalive") && (mqtt.keepalive < ms{5000} || mqtt.keepalive > ms{65535000})) {
+    s.problem("keepalive", "must be between 5s and 65535s, got " + format_duration(mqtt.keepalive));
+    mqtt.keepalive = ms{60000};
+  }
+  if (s.read("base_topic", mqtt.base_topic, Need::NonEmpty))
+    check_topic_prefix(s, "base_topic", mqtt.base_topic);
+  s.read("discovery", mqtt.discovery);
+  if (s.read("discovery_prefix", mqtt.discovery_prefix, Need::NonEmpty))
+    check_topic_prefix(s, "discovery_prefix", mqtt.discovery_prefix);
+  {
+    Section reconnect = s.section("reconnect");
+    const bool initial_ok = reconnect.read("initial_delay", mqtt.backoff_initial);
+    if (reconnect.read("max_delay", mqtt.backoff_max) && initial_ok &&
+        mqtt.backoff_max < mqtt.backoff_initial) {
+      reconnect.problem("max_delay", "must be at least initial_delay (" +
+                                         format_duration(mqtt.backoff_initial) + "), got " +
+                                         format_duration(mqtt.backoff_max));
+    }
+  }
+  s.read("max_pending", mqtt.max_pending, 0, 100000);
+}
+
 void read_settings(Section& root, Settings& settings) {
   {
     Section rocketchat = root.section("rocketchat");
@@ -988,6 +1053,7 @@ void read_settings(Section& root, Settings& settings) {
   }
   read_cameras(root, settings.cameras);
   read_api(root, settings.api);
+  read_mqtt(root, settings.mqtt);
   read_plugins(root, settings.plugins);
   if (root.has("plugins")) settings.lines["plugins"] = root.line("plugins");
 }

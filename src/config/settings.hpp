@@ -84,6 +84,27 @@ struct ApiSettings {
   int line = 0;  // the line of `api:`
 };
 
+// mqtt: the MQTT bridge (topics under base_topic, Home Assistant discovery). Off unless the
+// section is present.
+struct MqttSettings {
+  bool enabled = false;
+  std::string host = "localhost";
+  int port = 1883;  // 8883 when tls.enabled and no port is given
+  std::string client_id = "rcgate";  // unique per broker: two clients with one id evict each other
+  std::string username;              // empty: no login
+  std::string password;              // secret
+  bool tls_enabled = false;
+  TlsSettings tls;  // verify (certificate and host name), ca_file (empty: the system CAs)
+  ms keepalive{60000};
+  std::string base_topic = "rcgate";
+  bool discovery = true;                          // Home Assistant MQTT discovery
+  std::string discovery_prefix = "homeassistant";
+  ms backoff_initial{1000};
+  ms backoff_max{60000};
+  int max_pending = 100;  // answers kept while the broker is unreachable (oldest dropped)
+  int line = 0;           // the line of `mqtt:`
+};
+
 // plugins.<name>: handed to the plugin as JSON. `lines` maps JSON paths inside the section
 // ("rules[2].pattern"; "" for the section itself) to YAML lines, so that what the plugin reports
 // can point at the line to fix (validate_plugins).
@@ -107,6 +128,7 @@ struct Settings {
   core::AskOptions asks;
   std::vector<CameraSettings> cameras;  // in file order
   ApiSettings api;
+  MqttSettings mqtt;
   std::vector<PluginSection> plugins;  // in file order
   // Lines of keys that are checked after loading ("interactions.engines[1]"), for their problems.
   std::map<std::string, int> lines;
