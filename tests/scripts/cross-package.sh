@@ -16,7 +16,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${PKG_DIR:-$here/build-pkg}"
 jobs="${JOBS:-$(nproc)}"
-mode=head
+mode="head"
 arches=()
 for a in "$@"; do
   case "$a" in
@@ -66,7 +66,7 @@ trap 'cleanup; exit 130' INT TERM
 
 declare -A result
 build_arch() {
-  local arch="$1" triplet cpu
+  local arch="$1" triplet
   case "$arch" in
     arm64) triplet=aarch64-linux-gnu ;;
     armhf) triplet=arm-linux-gnueabihf ;;
@@ -88,7 +88,7 @@ build_arch() {
     return 1
   fi
   local dev=(libc6-dev libstdc++-12-dev libboost1.74-dev libssl-dev libspdlog-dev libfmt-dev
-             libyaml-cpp0.7 libsystemd-dev libgtest-dev libgmock-dev pkgconf)
+             libyaml-cpp0.7 libsystemd-dev libmosquitto-dev libgtest-dev libgmock-dev pkgconf)
   echo "== $arch: installing ${dev[*]/%/:$arch}"
   if ! apt-get install -y --no-install-recommends "${dev[@]/%/:$arch}" >"$dir/apt-install.log" 2>&1; then
     tail -15 "$dir/apt-install.log" | sed 's/^/     /'
