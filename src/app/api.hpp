@@ -13,10 +13,13 @@
 // JSON body into `params`):
 //   health                          -> {version, connected, server, user, queue_depth, open_asks}
 //   devices                         -> {devices: [device]}
-//   device   {device}               -> device   (device: {id, name, room_id, room_type, enabled,
-//                                       last_message, last_sender, last_message_at, commands:[...]})
-//   users                           -> {users: [{username, name, access, user_id, seen}]}
-//   send     {device | room | user, text, thread?, id?, ttl?, alias?}
+//   device   {device}               -> device   (device_json in events.hpp: {id, name, room_name,
+//                                       room_type, available, mention_commands, last_message,
+//                                       last_message_id, last_sender, last_sender_name,
+//                                       last_message_at, commands:[{id, kind, username?}]})
+//   users                           -> {users: [{username, name, access, role, configured,
+//                                       seen, user_id?, display_name?}]}
+//   send     {device | room | user, text, thread?, id?, ttl?}
 //                                   -> 200 {status:"sent", id, room_id, message_id}
 //                                      202 {status:"queued", id, position, expires_at}
 //   message  {id}                   -> the outbox status of a send/upload/ask question
@@ -24,7 +27,7 @@
 //             text?, thread?, id?, ttl?}       (raw bytes: ApiCall::bytes, file_name required)
 //                                   -> like send
 //   ask      {device | room | user, question, answers?, timeout?, users?, thread?, id?,
-//             wait?, callback_url?}
+//             wait?, callback_url?, context?}
 //            wait (seconds, 0..api.ask_wait_max): answer when the ask ends or after `wait`
 //                                   -> ask result: {id, status: open|answered|timed_out|cancelled,
 //                                       question, answer, answer_index, answered_by {username,
