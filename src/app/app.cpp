@@ -13,6 +13,7 @@
 #include "app/gateway.hpp"
 #include "app/plugin_host.hpp"
 #include "app/scenarios.hpp"
+#include "mqtt/bridge.hpp"
 #include "persistence/atomic_file.hpp"
 #include "core/engines.hpp"
 #include "net/loop.hpp"
@@ -152,6 +153,15 @@ int run_daemon(const config::Settings& settings, const std::string& config_path)
   } else {
     spdlog::info("local API off (no api: section, or api.enabled is false): rcgate send/ask/"
                  "upload need it");
+  }
+
+  // The MQTT bridge (topics, Home Assistant discovery) over the same verbs and events. Declared
+  // after the gateway and the scenarios, so it is destroyed first: its destructor publishes
+  // "offline" and disconnects.
+  std::unique_ptr<mqtt::Bridge> mqtt_bridge;
+  if (settings.mqtt.enabled) {
+    mqtt_bridge = std::make_unique<mqtt::Bridge>(loop, settings, scenarios, gateway.events());
+    mqtt_bridge->start();
   }
 
   gateway.start();
