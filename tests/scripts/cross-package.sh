@@ -81,11 +81,20 @@ build_arch() {
     dpkg --add-architecture "$arch" && added_arch="$arch"
   fi
   echo "== $arch: apt-get update with $arch registered"
+  # One retry: a mirror caught mid-sync answers "File has unexpected size" for a while.
   if ! apt-get update >"$dir/apt-update.log" 2>&1; then
-    echo "   the $arch package index is unavailable, so $arch is not built. apt said:"
-    grep -E '^(E|W|Err):' "$dir/apt-update.log" | sed 's/^/     /' | head -8
-    result[$arch]="not built: package index unavailable"
-    return 1
+    sleep 20
+    if ! apt-get update >"$dir/apt-update.log" 2>&1; then
+      if grep -E '^(E|Err):' "$dir/apt-update.log" | grep -q "binary-$arch"; then
+        echo "   the $arch package index is unavailable, so $arch is not built. apt said:"
+        result[$arch]="not built: its package index is unavailable (see $dir/apt-update.log)"
+      else
+        echo "   apt-get update failed (not only because of $arch), so $arch is not built. apt said:"
+        result[$arch]="not built: apt-get update failed (see $dir/apt-update.log)"
+      fi
+      grep -E '^(E|W|Err):' "$dir/apt-update.log" | sed 's/^/     /' | head -8
+      return 1
+    fi
   fi
   local dev=(libc6-dev libstdc++-12-dev libboost1.74-dev libssl-dev libspdlog-dev libfmt-dev
              libyaml-cpp0.7 libsystemd-dev libmosquitto-dev libgtest-dev libgmock-dev pkgconf)
