@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "app/app.hpp"
+#include "app/camera.hpp"
 #include "persistence/atomic_file.hpp"
 #include "rocketchat/rest_client.hpp"
 #include "core/state.hpp"
@@ -57,6 +60,7 @@ Gateway::Gateway(net::Loop& loop, const config::Settings& settings, rcgate::Sche
           [this](const core::OutboxOutcome& outcome) { on_outcome(outcome); }),
       asks_(settings.asks),
       ask_timer_(loop),
+      catch_up_timer_(loop),
       queue_timer_(loop) {
   if (!settings.state_dir.empty()) {
     state_path_ = settings.state_dir + "/state.json";
@@ -139,6 +143,7 @@ void Gateway::stop() {
   save_timer_.cancel();
   ask_timer_.cancel();
   queue_timer_.cancel();
+  catch_up_timer_.cancel();
   save_now();
   save_queue_now();
 }
@@ -149,7 +154,20 @@ void Gateway::on_online(const rc::Identity& identity) {
   router_.set_bot({identity.user_id, identity.username});
   asks_.set_bot(identity.user_id, identity.username);
   devices_.set_self(identity.user_id);
+  catch_up_timer_.cancel();
+  catch_up_failures_ = 0;
   reconcile_and_catch_up();
+}
+
+void Gateway::retry_catch_up() {
+  if (catch_up_timer_.pending()) return;  // one retry covers every room that failed
+  const auto wait = std::chrono::milliseconds(std::min<std::int64_t>(30000, 1000LL << std::min(catch_up_failures_, 5)));
+  ++catch_up_failures_;
+  spdlog::info("catch-up: trying again in {} ms", wait.count());
+  catch_up_timer_.start(wait, [this] {
+    // Back online on a new connection, on_online has caught up already.
+    if (running_ && online()) reconcile_and_catch_up();
+  });
 }
 
 void Gateway::reconcile_and_catch_up() {
@@ -158,6 +176,7 @@ void Gateway::reconcile_and_catch_up() {
     if (!r.ok()) {
       spdlog::warn("devices: cannot list the bot's rooms ({}); devices follow live events only",
                    r.error);
+      retry_catch_up();
       return;
     }
     const json& list = r.body.contains("update") && r.body["update"].is_array()
@@ -191,6 +210,7 @@ void Gateway::catch_up_room(const std::string& room_id, const std::string& type,
     if (!running_) return;
     if (!r.ok()) {
       spdlog::warn("catch-up: cannot read the history of {} ({})", room_id, r.error);
+      retry_catch_up();
       return;
     }
     if (!r.body.contains("messages") || !r.body["messages"].is_array()) return;
@@ -336,16 +356,14 @@ void Gateway::answer(const core::Decision& decision) {
     int n = 0;
     for (const auto& a : result.reply.attachments) {
       ++n;
+      const std::string id = ddp::derived_id(client_->identity().user_id + "/reply:" +
+                                             query.message_id + "/" + std::to_string(n));
       if (a.path.empty()) {
-        // A link needs no upload: name it, so that nothing is silently lost.
-        if (!a.url.empty())
-          post(room, thread, a.title.empty() ? a.url : a.title + ": " + a.url,
-               "reply:" + query.message_id + "/" + std::to_string(n));
+        if (!a.url.empty()) fetch_and_upload(a, room, thread, id);
         continue;
       }
       core::OutboxItem item;
-      item.id = ddp::derived_id(client_->identity().user_id + "/reply:" + query.message_id + "/" +
-                                std::to_string(n));
+      item.id = id;
       item.kind = core::OutboxKind::Upload;
       item.room_id = room;
       item.payload = {{"path", a.path},
@@ -354,6 +372,60 @@ void Gateway::answer(const core::Decision& decision) {
                       {"remove_after", false}};
       enqueue(std::move(item));
     }
+  });
+}
+
+// An image an engine gave by URL (a camera proxy, a chart): fetched like a camera snapshot (no
+// login, 15 s, 20 MiB at most), then uploaded; when it cannot be fetched the link is posted
+// instead, so that nothing is silently lost.
+void Gateway::fetch_and_upload(const rcgate::Attachment& a, const std::string& room,
+                               const std::string& thread, const std::string& id) {
+  const std::string dir = upload_files_dir(settings_);
+  auto url = parse_url(a.url);
+  const std::string caption = a.description.empty() ? a.title : a.description;
+  auto post_link = [this, a, room, thread, id] {
+    core::OutboxItem item;
+    item.id = id;
+    item.room_id = room;
+    item.payload = {{"msg", a.title.empty() ? a.url : a.title + ": " + a.url}};
+    if (!thread.empty()) item.payload["tmid"] = thread;
+    enqueue(std::move(item));
+  };
+  if (dir.empty() || !url || (url->scheme != "http" && url->scheme != "https")) return post_link();
+  config::CameraSettings source;
+  source.name = "attachment";
+  source.url = *url;
+  source.timeout = std::chrono::seconds(15);
+  source.max_size_mb = 20;
+  const std::uint64_t key = next_fetch_++;
+  auto& camera = fetches_[key];
+  camera = std::make_unique<Camera>(loop_, source, dir);
+  camera->snapshot([this, key, room, thread, id, caption, dir, post_link](SnapshotResult r) {
+    // The fetcher is done: drop it once its callback has returned.
+    loop_.post([this, key] { fetches_.erase(key); });
+    if (!running_) return;
+    if (!r.ok()) {
+      spdlog::warn("answer: could not fetch an attachment ({}); posting the link", r.error);
+      return post_link();
+    }
+    const std::string stored = dir + "/" + id + "-" + r.snapshot->file_name;
+    std::error_code ec;
+    std::filesystem::rename(r.snapshot->path, stored, ec);
+    if (ec) {
+      std::filesystem::remove(r.snapshot->path, ec);
+      return post_link();
+    }
+    core::OutboxItem item;
+    item.id = id;
+    item.kind = core::OutboxKind::Upload;
+    item.room_id = room;
+    item.payload = {{"path", stored},
+                    {"file_name", r.snapshot->file_name},
+                    {"content_type", r.snapshot->content_type},
+                    {"description", caption},
+                    {"tmid", thread},
+                    {"remove_after", true}};
+    enqueue(std::move(item));
   });
 }
 

@@ -30,6 +30,8 @@
 
 namespace rcgate::app {
 
+class Camera;
+
 class Gateway {
  public:
   Gateway(net::Loop& loop, const config::Settings& settings, rcgate::Scheduler& scheduler);
@@ -87,6 +89,9 @@ class Gateway {
   void on_subscription_changed(const std::string& action, const nlohmann::json& sub);
   void reconcile_and_catch_up();
   void catch_up_room(const std::string& room_id, const std::string& type, const std::string& name);
+  // A failed listing or history read (a server restarting answers 502/503 or 429 at first):
+  // reconcile and catch up again later, while the link stays up.
+  void retry_catch_up();
   void report(const core::DeviceChanges& changes);
   void answer(const core::Decision& decision);
   void schedule_save();
@@ -94,6 +99,8 @@ class Gateway {
   bool offer_to_asks(const rc::Message& m, const rc::Classification& c);
   void on_asks_closed(std::vector<core::AskClosed> closed);
   void arm_ask_timer();
+  void fetch_and_upload(const rcgate::Attachment& a, const std::string& room,
+                        const std::string& thread, const std::string& id);
   void send_item(const core::OutboxItem& item, core::Outbox::Done done);
   void send_in_room(const core::OutboxItem& item, const std::string& room_id,
                     core::Outbox::Done done);
@@ -121,8 +128,12 @@ class Gateway {
   std::map<std::string, std::string> dm_rooms_;  // username -> DM room id (im.create)
   std::string queue_path_;
   net::Timer ask_timer_;
+  net::Timer catch_up_timer_;
+  int catch_up_failures_ = 0;
   net::Timer queue_timer_;
   std::uint64_t queue_saved_revision_ = 0;
+  std::map<std::uint64_t, std::unique_ptr<Camera>> fetches_;  // attachments being fetched
+  std::uint64_t next_fetch_ = 1;
   bool running_ = false;
 };
 

@@ -55,15 +55,18 @@ class CameraThread {
   std::thread thread_;
 };
 
-// An automation's webhook on 127.0.0.1, on its own thread: records what is POSTed to it.
+// An automation's webhook on 127.0.0.1, on its own thread: records what is POSTed to it and
+// answers with `answer` (which runs on the webhook's thread), by default {}.
 class Webhook {
  public:
-  Webhook() : server_(loop_, net::HttpServerOptions{}) {
+  using Answer = std::function<net::ServerResponse(const net::ServerRequest&)>;
+  explicit Webhook(Answer answer = {}) : answer_(std::move(answer)), server_(loop_, net::HttpServerOptions{}) {
     server_.on_request([this](const net::ServerRequest& req, net::Respond respond) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         bodies_.push_back(req.method + " " + req.target + " " + req.body);
       }
+      if (answer_) return respond(answer_(req));
       respond({200, {{"Content-Type", "application/json"}}, "{}"});
     });
     server_.start();
@@ -76,12 +79,14 @@ class Webhook {
   std::string url() const {
     return "http://127.0.0.1:" + std::to_string(server_.port()) + "/hooks/garage?token=s3cret";
   }
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
   std::vector<std::string> bodies() {
     std::lock_guard<std::mutex> lock(mutex_);
     return bodies_;
   }
 
  private:
+  Answer answer_;
   net::Loop loop_;
   net::HttpServer server_;
   std::mutex mutex_;
@@ -98,9 +103,11 @@ class Scenarios : public ::testing::Test {
 
   std::string files_dir() const { return dir.file("allowed"); }
 
-  void start(const std::string& extra = {}) {
+  // extra: top-level sections; plugin: a plugin section, which is also asked after the rules.
+  void start(const std::string& extra = {}, const std::string& plugin = {}) {
     fs::create_directories(files_dir());
     std::string config = household_config(sim.url(), dir.file("state"),
+                                          plugin +
                                           "api:\n"
                                           "  port: 0\n"
                                           "  key: " + std::string(kKey) + "\n"
@@ -111,6 +118,10 @@ class Scenarios : public ::testing::Test {
                                           "asks:\n"
                                           "  answered: \"→ {answer} ({user})\"\n" +
                                               extra);
+    if (!plugin.empty()) {
+      const std::string name = plugin.substr(2, plugin.find(':') - 2);
+      config.replace(config.find("engines: [rules]"), 16, "engines: [rules, " + name + "]");
+    }
     daemon = std::make_unique<Daemon>(dir, config);
     restart();
   }
@@ -347,6 +358,37 @@ TEST_F(Scenarios, AnAskTimesOutAndItsQuestionSaysSo) {
   r = call("POST", "/api/v1/ask", {{"device", "general"}, {"question", "?"}, {"timeout", "soon"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("timeout"), std::string::npos) << r.body;
+}
+
+// ----- files in an engine's answer
+
+TEST_F(Scenarios, AnImageAnEngineGivesByUrlIsUploaded) {
+  // A webhook engine that answers with a picture by URL, served by the same loopback server.
+  std::string base;
+  Webhook engine([&base](const net::ServerRequest& req) -> net::ServerResponse {
+    if (req.target == "/door.jpg") return {200, {{"Content-Type", "image/jpeg"}}, "DOOR-IMAGE"};
+    if (req.target == "/broken.jpg") return {404, {}, "gone"};
+    json answer = {{"text", "Here is the door"},
+                   {"attachments",
+                    {{{"url", base + "/door.jpg"}, {"title", "Front door"}},
+                     {{"url", base + "/broken.jpg"}, {"title", "Garden"}}}}};
+    return {200, {{"Content-Type", "application/json"}}, answer.dump()};
+  });
+  base = engine.base();
+  start({}, "  webhook:\n    url: " + engine.base() + "/ask\n");
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  dm(sim, "alice", "show me the door");
+  ASSERT_TRUE(eventually([&] { return !bot_posts(kAliceDm, "Here is the door").empty(); }, 8s))
+      << daemon->log();
+  ASSERT_TRUE(eventually([&] { return sim.get("uploads")["uploads"].size() == 1; }, 8s))
+      << daemon->log();
+  auto upload = sim.get("uploads")["uploads"][0];
+  EXPECT_EQ(upload["room"], kAliceDm);
+  EXPECT_EQ(upload["size"], 10);
+  EXPECT_EQ(upload["type"], "image/jpeg");
+  // The one that could not be fetched is posted as its link.
+  ASSERT_TRUE(eventually([&] { return !bot_posts(kAliceDm, "Garden: " + base + "/broken.jpg").empty(); }))
+      << daemon->log();
 }
 
 // ----- the commands, against the real daemon
