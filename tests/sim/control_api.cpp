@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "chaos.hpp"
 #include "http_util.hpp"
 #include "sim.hpp"
 #include "world.hpp"
@@ -277,6 +278,14 @@ ServerResponse ControlApi::handle(const ServerRequest& request) {
         throw ControlError(400, "'frame' (JSON) or 'raw' (text) is required");
       }
       return ok({{"sent", sim_.inject_frame(frame)}});
+    }
+
+    if (path.rfind("/_sim/chaos", 0) == 0) {
+      try {
+        return sim_.chaos().handle(request, body);
+      } catch (const std::invalid_argument& e) {
+        throw ControlError(400, e.what());
+      }
     }
 
     if (path == "/_sim/connections/drop" && post) return ok({{"dropped", sim_.drop_connections()}});

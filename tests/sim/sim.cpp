@@ -6,6 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "chaos.hpp"
 #include "control_api.hpp"
 #include "ddp_session.hpp"
 #include "http_util.hpp"
@@ -38,6 +39,7 @@ Sim::Sim(net::Loop& loop, SimOptions options, const Household& household)
       routes_(std::make_unique<RestRoutes>(*this)) {
   settings_.flavour = options_.flavour;
   world_.seed(household);
+  chaos_ = std::make_unique<Chaos>(*this, loop_);
 }
 
 Sim::~Sim() { stop(); }
@@ -212,6 +214,7 @@ void Sim::on_request(const net::ServerRequest& original, net::Respond respond) {
     } else if (faults_.refuse_connections) {
       response = json_response(503, {{"success", false}, {"error", "connections are refused (fault injected)"}});
     } else if (path.rfind("/api/", 0) == 0) {
+      if (chaos_->intercept(request, [&] { return routes_->rest.handle(request); }, respond)) return;
       response = routes_->rest.handle(request);
     } else if (path.rfind("/file-upload/", 0) == 0 && request.method == "GET") {
       response = routes_->rest.file_upload(request);

@@ -21,6 +21,7 @@ class Loop;
 
 namespace rcgate::sim {
 
+class Chaos;
 class DdpSession;
 
 struct SimOptions {
@@ -106,6 +107,8 @@ class Sim {
   int drop_connections();  // TCP drop of every DDP connection; returns how many
   // Sends a raw frame to every logged-in DDP connection (replaying recorded server frames).
   int inject_frame(const std::string& frame);
+  // The fault campaign's faults (chaos.hpp): REST errors and delays, mid-frame drops, restarts.
+  Chaos& chaos() { return *chaos_; }
 
   // Called by sessions and routers.
   void session_closed(std::uint64_t id);
@@ -135,6 +138,7 @@ class Sim {
   std::map<std::uint64_t, std::shared_ptr<DdpSession>> sessions_;
   struct RestRoutes;
   std::unique_ptr<RestRoutes> routes_;
+  std::unique_ptr<Chaos> chaos_;
   // Lambdas handed to the servers hold a weak reference to this: they do nothing once the Sim
   // is gone, whatever the servers do with them afterwards.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
