@@ -280,5 +280,26 @@ TEST_F(Gateway, ADirectMessageSentWhileDownIsAnsweredExactlyOnce) {
   EXPECT_EQ(bot_messages(sim, kAliceDm).size(), 2u) << daemon->log();
 }
 
+// A server coming back behind a proxy answers 503 to its first REST calls: the listing of the
+// bot's rooms and the history of the DM fail once each. The catch-up is tried again, so the DM
+// sent while rcgate was down is still answered, once.
+TEST_F(Gateway, CatchUpIsTriedAgainWhenTheServerFailsAtFirst) {
+  start();
+  dm(sim, "alice", "garage?");
+  ASSERT_TRUE(replies_in(kAliceDm, 1)) << daemon->log();
+  ASSERT_EQ(daemon->stop(), 0);
+
+  dm(sim, "alice", "and the garage now?");  // while rcgate is down
+  sim.post("chaos/rest", {{"path", "/api/v1/subscriptions.get"}, {"status", 503}, {"count", 1}});
+  sim.post("chaos/rest", {{"path", "/api/v1/im.history"}, {"status", 502}, {"count", 1}});
+  daemon->start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(replies_in(kAliceDm, 2)) << daemon->log();
+  EXPECT_EQ(sim.get("chaos")["applied"], 2) << "both failures were served\n" << daemon->log();
+  EXPECT_NE(daemon->log().find("catch-up: trying again"), std::string::npos) << daemon->log();
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(bot_messages(sim, kAliceDm).size(), 2u) << daemon->log();
+}
+
 }  // namespace
 }  // namespace rcgate::test
