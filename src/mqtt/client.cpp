@@ -27,6 +27,9 @@ void init_library() {
 
 std::string error_text(int rc) {
   if (rc == MOSQ_ERR_ERRNO) return std::strerror(errno);
+  if (rc == MOSQ_ERR_TLS)
+    return "TLS failed: is the broker's certificate signed by mqtt.tls.ca_file (or a system CA), "
+           "and does it name mqtt.host? Does the broker speak TLS on this port?";
   return mosquitto_strerror(rc);
 }
 

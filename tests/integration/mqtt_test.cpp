@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <atomic>
@@ -53,7 +54,8 @@ bool accepts(int port) {
 // mosquitto on 127.0.0.1:<port>, restartable on the same port.
 class Broker {
  public:
-  Broker() : port_(free_port()) {
+  // tls: serve TLS with a certificate for 127.0.0.1 made here (cert_file() is its CA).
+  explicit Broker(bool tls = false) : port_(free_port()) {
     if (!fs::exists(RCGATE_MOSQUITTO_BINARY))
       throw std::runtime_error(std::string("the mosquitto broker is needed for these tests and '") +
                                RCGATE_MOSQUITTO_BINARY +
@@ -61,6 +63,7 @@ class Broker {
                                "(tests/scripts/deps.sh)");
     std::ofstream(dir_.file("mosquitto.conf"))
         << "listener " << port_ << " 127.0.0.1\n"
+        << (tls ? tls_lines() : std::string())
         << "allow_anonymous true\n"
         << "persistence false\n"
         << "user root\n"
@@ -80,8 +83,20 @@ class Broker {
   }
   int port() const { return port_; }
   std::string log() const { return process_.log(); }
+  std::string cert_file() const { return dir_.file("cert.pem"); }
 
  private:
+  std::string tls_lines() {
+    const std::string command =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir_.file("key.pem") + " -out " +
+        cert_file() + " 2>" + dir_.file("openssl.log");
+    if (std::system(command.c_str()) != 0)
+      throw std::runtime_error("openssl could not make the broker's certificate: " +
+                               read_file(dir_.file("openssl.log")));
+    return "certfile " + cert_file() + "\nkeyfile " + dir_.file("key.pem") + "\n";
+  }
+
   TempDir dir_;
   int port_;
   int runs_ = 0;
@@ -454,6 +469,35 @@ TEST_F(Mqtt, RecoversAfterTheBrokerRestarts) {
   watcher->publish("rcgate/general/send", "Back online");
   EXPECT_TRUE(eventually([&] { return bot_posts(sim, "general", "Back online").size() == 1; }, 8s))
       << context();
+}
+
+// TLS: verified against the broker's CA; without it, rcgate says why it cannot connect.
+TEST(MqttTls, ConnectsWithTheBrokersCaAndRefusesAnUnknownCertificate) {
+  Broker broker(/*tls=*/true);
+  Sim sim;
+  TempDir dir;
+  auto config = [&](const std::string& tls) {
+    return household_config(sim.url(), dir.file("state"),
+                            "mqtt:\n"
+                            "  host: 127.0.0.1\n"
+                            "  port: " + std::to_string(broker.port()) + "\n"
+                            "  reconnect: {initial_delay: 100ms, max_delay: 300ms}\n"
+                            "  tls:\n"
+                            "    enabled: true\n" + tls);
+  };
+  {
+    // The system CAs do not know the broker's self-signed certificate.
+    Daemon daemon(dir, config(""));
+    daemon.start();
+    EXPECT_TRUE(daemon.wait_log("mqtt: cannot connect to mqtts://127.0.0.1:")) << daemon.log();
+    EXPECT_TRUE(daemon.wait_log("TLS failed")) << daemon.log();
+    EXPECT_EQ(daemon.stop(), 0);
+  }
+  TempDir second;  // its own log file
+  Daemon daemon(second, config("    ca_file: " + broker.cert_file() + "\n"));
+  daemon.start();
+  EXPECT_TRUE(daemon.wait_log("mqtt: connected to mqtts://127.0.0.1:")) << daemon.log();
+  EXPECT_EQ(daemon.stop(), 0);
 }
 
 }  // namespace
