@@ -7,6 +7,7 @@
 
 #include "chaos.hpp"
 #include "http_util.hpp"
+#include "loadgen.hpp"
 #include "sim.hpp"
 #include "world.hpp"
 
@@ -278,6 +279,20 @@ ServerResponse ControlApi::handle(const ServerRequest& request) {
         throw ControlError(400, "'frame' (JSON) or 'raw' (text) is required");
       }
       return ok({{"sent", sim_.inject_frame(frame)}});
+    }
+
+    // The benchmark's load generator (loadgen.hpp).
+    if (path.rfind("/_sim/load", 0) == 0) {
+      LoadGen& load = sim_.load();
+      try {
+        if (path == "/_sim/load" && get) return ok({{"load", load.stats()}});
+        if (path == "/_sim/load/rate" && post) return ok({{"load", load.start_rate(body)}});
+        if (path == "/_sim/load/burst" && post) return ok({{"load", load.start_burst(body)}});
+        if (path == "/_sim/load/stop" && post) return ok({{"load", load.stop()}});
+        if (path == "/_sim/load/reset" && post) return ok({{"load", load.reset()}});
+      } catch (const std::invalid_argument& e) {
+        throw ControlError(400, e.what());
+      }
     }
 
     if (path.rfind("/_sim/chaos", 0) == 0) {

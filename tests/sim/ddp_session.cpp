@@ -6,6 +6,7 @@
 #include <array>
 
 #include "http_util.hpp"
+#include "loadgen.hpp"
 #include "net/http_server.hpp"
 #include "sim.hpp"
 #include "world.hpp"
@@ -68,6 +69,18 @@ void DdpSession::send(std::string frame) {
   if (closed_) return;
   spdlog::trace("sim ddp #{} <- {}", id_, frame);
   connection_->send(std::move(frame));
+}
+
+bool DdpSession::try_send(std::string frame) {
+  if (closed_) return false;
+  return connection_->send(std::move(frame));
+}
+
+bool DdpSession::has_my_messages() const {
+  for (const auto& sub : subscriptions_) {
+    if (sub.name == "stream-room-messages" && sub.event == "__my_messages__") return true;
+  }
+  return false;
 }
 
 void DdpSession::mark_closed() {
@@ -747,6 +760,10 @@ void DdpSession::on_sub(const json& frame) {
   }
   subscriptions_.push_back({id, name, event});
   send(ddp::encode_ready({id}));
+  if (name == "stream-room-messages" && event == "__my_messages__" && !user_id_.empty()) {
+    const User* user = world.user_by_id(user_id_);
+    if (user != nullptr && user->username == sim_.bot_username()) sim_.load().on_bot_subscribed();
+  }
 }
 
 void DdpSession::on_unsub(const json& frame) {

@@ -47,6 +47,9 @@ class DdpSession : public std::enable_shared_from_this<DdpSession> {
 
   // A raw frame from the control API (recorded server frames replayed to the client).
   void inject(std::string frame) { send(std::move(frame)); }
+  // The load generator's frames: false (frame dropped) while the connection's queue is full.
+  bool try_send(std::string frame);
+  bool has_my_messages() const;
 
  private:
   struct Subscription {

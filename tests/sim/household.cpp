@@ -1,5 +1,6 @@
 #include "household.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -46,6 +47,30 @@ bool get_bool(const json& obj, const char* key, const std::string& where) {
 }
 
 }  // namespace
+
+Household generated_household(int rooms, int users) {
+  Household h;
+  h.bot = "camera-bot";
+  h.users.push_back({"BCmeyJm2r6b8hJiie", "camera-bot", "Camera Bot", "bot-password", {"bot"},
+                     "eQQIF9v-qaaq269SmOiktm65Nt3CVdbm1P4Ij9ucYTb", false});
+  char name[32];
+  for (int j = 0; j < users; ++j) {
+    std::snprintf(name, sizeof name, "user%03d", j + 1);
+    h.users.push_back({"", name, std::string("User ") + (name + 4), "user-password", {"user"}, "", false});
+  }
+  for (int r = 0; r < rooms; ++r) {
+    HouseholdRoom room;
+    std::snprintf(name, sizeof name, "room%03d", r + 1);
+    room.name = room.fname = name;
+    room.members.push_back("camera-bot");
+    for (int j = r; j < users; j += rooms) room.members.push_back(h.users[static_cast<std::size_t>(j) + 1].username);
+    if (room.members.size() == 1 && users > 0) {
+      room.members.push_back(h.users[static_cast<std::size_t>(r % users) + 1].username);
+    }
+    h.rooms.push_back(std::move(room));
+  }
+  return h;
+}
 
 Household default_household() {
   Household h;

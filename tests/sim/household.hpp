@@ -40,4 +40,10 @@ Household default_household();
 Household parse_household(const nlohmann::json& doc);
 Household load_household(const std::string& path);
 
+// The benchmark's household (--generate-household ROOMS USERS): the default bot (same id,
+// password and PAT), users user001.. (password "user-password", role user) and public rooms
+// room001.. with the bot in every one; user j is in room j % ROOMS, so each user speaks in
+// a room and the rooms share the users evenly (100 rooms / 500 users: 5 people per room).
+Household generated_household(int rooms, int users);
+
 }  // namespace rcgate::sim

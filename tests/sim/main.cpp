@@ -17,7 +17,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: rcgate-sim [--listen 127.0.0.1] [--port N] [--tls-port N] [--cert-out FILE]\n"
     "                  [--ports-file FILE] [--household FILE.json] [--flavour 6|7|8]\n"
-    "                  [--heartbeat-ms MS] [--root-prefix /PATH] [--log-level LEVEL]\n";
+    "                  [--heartbeat-ms MS] [--root-prefix /PATH] [--log-level LEVEL]\n"
+    "                  [--generate-household ROOMS USERS]\n";
 
 [[noreturn]] void usage_error(const std::string& why) {
   std::cerr << "rcgate-sim: " << why << "\n" << kUsage;
@@ -53,11 +54,18 @@ int main(int argc, char** argv) {
   std::string ports_file;
   std::string household_file;
   std::string log_level = "info";
+  int generate_rooms = -1, generate_users = -1;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
       std::cout << kUsage;
       return 0;
+    }
+    if (flag == "--generate-household") {
+      if (i + 2 >= argc) usage_error("--generate-household takes two numbers: ROOMS USERS");
+      generate_rooms = static_cast<int>(number("--generate-household ROOMS", argv[++i], 1, 10000));
+      generate_users = static_cast<int>(number("--generate-household USERS", argv[++i], 1, 100000));
+      continue;
     }
     if (i + 1 >= argc) usage_error("unknown option or missing value: " + flag);
     const std::string value = argv[++i];
@@ -88,10 +96,15 @@ int main(int argc, char** argv) {
     }
   }
   log::setup(log_level, false);
+  if (generate_rooms > 0 && !household_file.empty()) {
+    usage_error("--household and --generate-household exclude each other");
+  }
 
   try {
     const sim::Household household =
-        household_file.empty() ? sim::default_household() : sim::load_household(household_file);
+        generate_rooms > 0      ? sim::generated_household(generate_rooms, generate_users)
+        : household_file.empty() ? sim::default_household()
+                                 : sim::load_household(household_file);
     net::Loop loop;
     sim::Sim simulator(loop, options, household);
     simulator.start();

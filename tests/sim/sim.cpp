@@ -10,6 +10,7 @@
 #include "control_api.hpp"
 #include "ddp_session.hpp"
 #include "http_util.hpp"
+#include "loadgen.hpp"
 #include "net/loop.hpp"
 #include "net/tls.hpp"
 #include "rest_api.hpp"
@@ -40,6 +41,8 @@ Sim::Sim(net::Loop& loop, SimOptions options, const Household& household)
   settings_.flavour = options_.flavour;
   world_.seed(household);
   chaos_ = std::make_unique<Chaos>(*this, loop_);
+  if (const User* bot = world_.user_by_username(bot_username_)) bot_id_ = bot->id;
+  load_ = std::make_unique<LoadGen>(*this);
 }
 
 Sim::~Sim() { stop(); }
@@ -260,7 +263,20 @@ bool Sim::on_websocket(const net::ServerRequest& original, std::shared_ptr<net::
 }
 
 void Sim::fan_out_message(const json& message, const Room& room) {
+  if (!bot_id_.empty() && !message.contains("t") && !message.contains("editedAt")) {
+    const auto u = message.find("u");
+    if (u != message.end() && u->is_object() && u->value("_id", "") == bot_id_) load_->on_bot_message(message);
+  }
+  if (quiet_fanout_) return;
   for (const auto& [id, session] : sessions_) session->deliver_message(message, room);
+}
+
+std::shared_ptr<DdpSession> Sim::bot_session() const {
+  std::shared_ptr<DdpSession> found;
+  for (const auto& [id, session] : sessions_) {
+    if (!session->closed() && session->user_id() == bot_id_ && session->has_my_messages()) found = session;
+  }
+  return found;
 }
 
 void Sim::fan_out_user_event(const std::string& uid, const std::string& event, const json& args) {

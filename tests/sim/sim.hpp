@@ -23,6 +23,7 @@ namespace rcgate::sim {
 
 class Chaos;
 class DdpSession;
+class LoadGen;
 
 struct SimOptions {
   std::string listen = "127.0.0.1";
@@ -110,6 +111,14 @@ class Sim {
   // The fault campaign's faults (chaos.hpp): REST errors and delays, mid-frame drops, restarts.
   Chaos& chaos() { return *chaos_; }
 
+  // The benchmark's load generator (loadgen.hpp) and what it needs from the server layer: the
+  // bot's live connection subscribed to __my_messages__ (null when none), and a switch that keeps
+  // World's next message from being fanned out (the generator sends it itself, timed).
+  LoadGen& load() { return *load_; }
+  std::shared_ptr<DdpSession> bot_session() const;
+  void set_quiet_fanout(bool quiet) { quiet_fanout_ = quiet; }
+
+
   // Called by sessions and routers.
   void session_closed(std::uint64_t id);
   // An ephemeral message from rocket.cat on <uid>/message (how the server explains a failure
@@ -139,6 +148,9 @@ class Sim {
   struct RestRoutes;
   std::unique_ptr<RestRoutes> routes_;
   std::unique_ptr<Chaos> chaos_;
+  std::unique_ptr<LoadGen> load_;
+  bool quiet_fanout_ = false;
+  std::string bot_id_;
   // Lambdas handed to the servers hold a weak reference to this: they do nothing once the Sim
   // is gone, whatever the servers do with them afterwards.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

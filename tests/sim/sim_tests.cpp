@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -722,6 +723,96 @@ TEST(SimUploads, RoomsUploadOnlyOnOlderFlavoursAndMediaCanBeMissing) {
   EXPECT_EQ(uploads[0]["confirmed"], true);
   const json history = sim.get("messages?room=general")["messages"];
   EXPECT_EQ(history.back()["_id"], message["_id"]);
+}
+
+}  // namespace
+}  // namespace rcgate::test
+
+namespace rcgate::test {
+namespace {
+
+// The benchmark's household and load generator: rooms and users generated, messages streamed to
+// the bot at a rate with every Nth a real mention, each mention timed until the bot's REST reply
+// in that room; then a burst answered by its final mention.
+TEST(SimLoad, GeneratedHouseholdRateAndBurstTimeTheBotsReplies) {
+  Sim sim({"--generate-household", "3", "10"});
+  const json rooms = sim.get("rooms")["rooms"];
+  ASSERT_EQ(rooms.size(), 3u);
+  std::set<std::string> people;
+  for (const auto& r : rooms) {
+    ASSERT_GE(r["members"].size(), 4u) << r.dump();
+    EXPECT_EQ(r["members"][0], "camera-bot");
+    for (const auto& m : r["members"]) people.insert(m.get<std::string>());
+  }
+  EXPECT_EQ(people.size(), 11u) << "every generated user is in a room";
+  EXPECT_EQ(http_request(sim.http_port(), "POST", "/_sim/load/rate", R"({"rate":0})").status, 400);
+
+  net::Loop loop;
+  Peer peer(loop, sim.http_port());
+  peer.connect();
+  peer.login_pat();
+  peer.send({{"msg", "sub"}, {"id", "s1"}, {"name", "stream-room-messages"}, {"params", {"__my_messages__", false}}});
+  peer.expect_msg("ready");
+  const json before = sim.get("load")["load"];
+  EXPECT_EQ(before["bot_subscriptions"], 1);
+  EXPECT_TRUE(before["bot_connected"].get<bool>());
+
+  // Reads what arrived; answers every mention by REST in its room, like a bot.
+  std::size_t seen = 0;
+  int from_people = 0, answered = 0;
+  std::set<std::string> ids;
+  auto serve = [&] {
+    while (seen < peer.frames.size()) {
+      const json frame = peer.frames[seen++];
+      if (frame.value("msg", "") != "changed") continue;
+      const json m = frame["fields"]["args"][0];
+      if (m["u"]["username"] == "camera-bot") continue;
+      ++from_people;
+      ids.insert(m["_id"].get<std::string>());
+      EXPECT_EQ(frame["fields"]["args"][1]["roomParticipant"], true);
+      if (m["mentions"].empty()) {
+        EXPECT_EQ(m["msg"], "the washing machine has finished");
+        continue;
+      }
+      EXPECT_EQ(m["msg"], "@camera-bot ping");
+      EXPECT_EQ(m["mentions"][0]["username"], "camera-bot");
+      const auto r = rest(loop, sim.http_port(), "POST", "/api/v1/chat.sendMessage",
+                          {{"message", {{"rid", m["rid"]}, {"msg", "pong"}}}}, bot_auth());
+      EXPECT_EQ(r.status, 200) << r.body;
+      ++answered;
+    }
+  };
+  sim.post("load/rate", {{"rate", 200}, {"seconds", 1}, {"mention_every", 10}});
+  EXPECT_TRUE(run_until(loop, [&] {
+    serve();
+    return from_people == 200;
+  }, 10s)) << from_people;
+  EXPECT_EQ(answered, 20);
+  EXPECT_EQ(ids.size(), 200u) << "every message has its own id";
+  json load = sim.get("load")["load"];
+  EXPECT_EQ(load["sent"], 200);
+  EXPECT_EQ(load["mentions"], 20);
+  EXPECT_EQ(load["replies"], 20);
+  EXPECT_EQ(load["unmatched_replies"], 0);
+  EXPECT_EQ(load["waiting"], 0);
+  EXPECT_EQ(load["latency_us"]["count"], 20);
+  EXPECT_GT(load["latency_us"]["p50"].get<double>(), 0.0);
+  EXPECT_GE(load["latency_us"]["p99"].get<double>(), load["latency_us"]["p50"].get<double>());
+
+  // A burst ends with one mention; its reply closes the burst.
+  sim.post("load/reset");
+  from_people = answered = 0;
+  sim.post("load/burst", {{"count", 3000}});
+  EXPECT_TRUE(run_until(loop, [&] {
+    serve();
+    return answered == 1;
+  }, 20s)) << from_people;
+  EXPECT_EQ(from_people, 3001);
+  EXPECT_TRUE(run_until(loop, [&] { return sim.get("load")["load"]["burst"]["state"] == "done"; }));
+  load = sim.get("load")["load"];
+  EXPECT_EQ(load["sent"], 3001);
+  EXPECT_GT(load["burst"]["rate"].get<double>(), 0.0);
+  EXPECT_EQ(load["burst"]["count"], 3000);
 }
 
 }  // namespace
