@@ -72,11 +72,6 @@ struct CompiledRoute {
   std::vector<std::string> segments;  // "{id}" for a parameter
 };
 
-std::vector<CompiledRoute> compile_routes() {
-  std::vector<CompiledRoute> out;
-  for (const auto& r : api_routes()) out.push_back({&r, split_path(r.path)});
-  return out;
-}
 
 bool is_param(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
@@ -199,7 +194,165 @@ net::ServerResponse http_answer(const ApiReply& reply, net::Headers extra = {}) 
   return res;
 }
 
+const std::vector<CompiledRoute>& compiled_routes() {
+  static const std::vector<CompiledRoute> routes = [] {
+    std::vector<CompiledRoute> out;
+    for (const auto& r : api_routes()) out.push_back({&r, split_path(r.path)});
+    return out;
+  }();
+  return routes;
+}
+
+std::optional<ApiReply> check_key(const net::ServerRequest& req,
+                                  const config::ApiSettings& settings) {
+  std::string_view given;
+  bool sent = false;
+  if (const auto x = req.header("X-API-Key"); !x.empty()) {
+    given = trim(x);
+    sent = true;
+  } else if (const auto auth = trim(req.header("Authorization")); !auth.empty()) {
+    if (auth.size() < 7 || lower(auth.substr(0, 7)) != "bearer ") {
+      return ApiReply::failure(401, "unauthorized",
+                               "the Authorization header must use the Bearer scheme: " +
+                                   std::string(kKeyHint));
+    }
+    given = trim(auth.substr(7));
+    sent = true;
+  }
+  if (!sent) {
+    return ApiReply::failure(401, "unauthorized",
+                             std::string("this request needs the API key: ") + kKeyHint);
+  }
+  if (settings.key.empty() || !same_key(given, settings.key)) {
+    spdlog::info("api: refused {} {} from {}: wrong API key", req.method, req.path,
+                 req.remote_address);
+    return ApiReply::failure(401, "unauthorized",
+                             std::string("the API key is wrong: ") + kKeyHint +
+                                 " (the CLI reads it from the configuration file)");
+  }
+  return std::nullopt;
+}
+
+// Merges the body into call (JSON) or takes it as the file (a raw upload).
+std::optional<ApiReply> read_body(const net::ServerRequest& req, const ApiRoute& route,
+                                  ApiCall& call, const config::ApiSettings& settings) {
+  const bool upload = route.verb == "upload";
+  const std::string_view type = req.header("Content-Type");
+  bool json = true;
+  if (upload && !req.body.empty()) {
+    // A raw upload is any body that is not JSON; without a Content-Type, a body that starts
+    // like a JSON object is taken as one.
+    if (!type.empty()) {
+      json = is_json_type(type);
+    } else {
+      const auto first = req.body.find_first_not_of(" \t\r\n");
+      json = first != std::string::npos && req.body[first] == '{';
+    }
+  }
+  if (!json) {
+    if (req.body.size() > max_upload_bytes(settings)) {
+      return ApiReply::failure(413, "too_large",
+                               "the file is " + size_text(req.body.size()) +
+                                   ", more than the " + size_text(max_upload_bytes(settings)) +
+                                   " that api.max_upload_mb allows");
+    }
+    if (!call.params.contains("file_name") || !call.params["file_name"].is_string() ||
+        call.params["file_name"].get<std::string>().empty()) {
+      return ApiReply::failure(400, "bad_request",
+                               "a raw upload needs file_name in the query string, e.g. "
+                               "/api/v1/upload?room=general&file_name=photo.jpg (or send JSON "
+                               "with Content-Type: application/json)");
+    }
+    call.bytes = req.body;
+    return std::nullopt;
+  }
+
+  const std::uint64_t limit = upload ? max_json_upload_bytes(settings) : max_json_bytes(settings);
+  if (req.body.size() > limit) {
+    return ApiReply::failure(
+        413, "too_large",
+        "the JSON body is " + size_text(req.body.size()) + ", more than the " +
+            size_text(limit) +
+            (upload ? " allowed for an upload (api.max_upload_mb, in base64)"
+                    : " that api.max_body_kb allows"));
+  }
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return std::nullopt;
+  Json body;
+  try {
+    body = Json::parse(req.body);
+  } catch (const Json::parse_error& e) {
+    return ApiReply::failure(400, "bad_request",
+                             "the request body is not valid JSON: " + parse_error_text(e));
+  }
+  if (!body.is_object()) {
+    return ApiReply::failure(400, "bad_request",
+                             std::string("the JSON body must be an object such as "
+                                         "{\"room\": \"general\", \"text\": \"hello\"}, got ") +
+                                 json_kind(body));
+  }
+  for (auto& [name, value] : body.items()) call.params[name] = std::move(value);
+  return std::nullopt;
+}
+
 }  // namespace
+
+ApiRequestPlan plan_api_request(const net::ServerRequest& req, const config::ApiSettings& settings) {
+  ApiRequestPlan plan;
+  auto refuse = [&plan](ApiReply reply, net::Headers headers = {}) {
+    plan.kind = ApiRequestPlan::Kind::Answer;
+    plan.reply = std::move(reply);
+    plan.headers = std::move(headers);
+    return std::move(plan);
+  };
+  std::string path = req.path;
+  if (path.size() > 1 && path.back() == '/') path.pop_back();
+  plan.path = path;
+  const auto raw = split_path(path);
+
+  const CompiledRoute* found = nullptr;
+  Json path_params;
+  std::string allowed;
+  for (const auto& r : compiled_routes()) {
+    Json params;
+    if (!match(r, raw, params)) continue;
+    if (r.route->method == req.method) {
+      found = &r;
+      path_params = std::move(params);
+      break;
+    }
+    if (allowed.find(r.route->method) == std::string::npos) {
+      allowed += (allowed.empty() ? "" : ", ") + r.route->method;
+    }
+  }
+  if (!found) {
+    if (!allowed.empty()) {
+      return refuse(ApiReply::failure(405, "method_not_allowed",
+                                      req.method + " is not allowed on " + path + ": use " +
+                                          allowed),
+                    {{"Allow", allowed}});
+    }
+    return refuse(ApiReply::failure(404, "not_found",
+                                    "no such endpoint: " + req.method + " " + path +
+                                        " (the endpoints are described at "
+                                        "/api/v1/openapi.json)"));
+  }
+  const ApiRoute& route = *found->route;
+  if (route.verb.empty()) {
+    plan.kind = ApiRequestPlan::Kind::Document;
+    return plan;
+  }
+
+  if (auto refused = check_key(req, settings)) {
+    return refuse(std::move(*refused), {{"WWW-Authenticate", "Bearer realm=\"rcgate\""}});
+  }
+
+  plan.call.verb = route.verb;
+  plan.call.params = parse_query(req.query);
+  if (auto refused = read_body(req, route, plan.call, settings)) return refuse(std::move(*refused));
+  for (auto& [name, value] : path_params.items()) plan.call.params[name] = value;
+  plan.kind = ApiRequestPlan::Kind::Call;
+  return plan;
+}
 
 const std::vector<ApiRoute>& api_routes() {
   static const std::vector<ApiRoute> routes = {
@@ -226,7 +379,7 @@ const std::string& openapi_document() {
 
 struct ApiServer::Impl {
   Impl(net::Loop& loop, const config::ApiSettings& s, ApiService& svc)
-      : settings(s), service(svc), routes(compile_routes()), server(loop, options_for(s)) {
+      : settings(s), service(svc), server(loop, options_for(s)) {
     server.on_request([this](const net::ServerRequest& req, net::Respond respond) {
       handle(req, std::move(respond));
     });
@@ -259,41 +412,12 @@ struct ApiServer::Impl {
   }
 
   void handle(const net::ServerRequest& req, net::Respond respond) {
-    std::string path = req.path;
-    if (path.size() > 1 && path.back() == '/') path.pop_back();
-    const auto raw = split_path(path);
-
-    const CompiledRoute* found = nullptr;
-    Json path_params;
-    std::string allowed;
-    for (const auto& r : routes) {
-      Json params;
-      if (!match(r, raw, params)) continue;
-      if (r.route->method == req.method) {
-        found = &r;
-        path_params = std::move(params);
-        break;
-      }
-      if (allowed.find(r.route->method) == std::string::npos) {
-        allowed += (allowed.empty() ? "" : ", ") + r.route->method;
-      }
+    ApiRequestPlan plan = plan_api_request(req, settings);
+    const std::string& path = plan.path;
+    if (plan.kind == ApiRequestPlan::Kind::Answer) {
+      return answer(req, respond, plan.reply, std::move(plan.headers));
     }
-    if (!found) {
-      if (!allowed.empty()) {
-        return answer(req, respond,
-                      ApiReply::failure(405, "method_not_allowed",
-                                        req.method + " is not allowed on " + path + ": use " +
-                                            allowed),
-                      {{"Allow", allowed}});
-      }
-      return answer(req, respond,
-                    ApiReply::failure(404, "not_found",
-                                      "no such endpoint: " + req.method + " " + path +
-                                          " (the endpoints are described at "
-                                          "/api/v1/openapi.json)"));
-    }
-    const ApiRoute& route = *found->route;
-    if (route.verb.empty()) {
+    if (plan.kind == ApiRequestPlan::Kind::Document) {
       net::ServerResponse res{200,
                               {{"Content-Type", "application/json"},
                                {"Cache-Control", "no-cache"}},
@@ -302,22 +426,13 @@ struct ApiServer::Impl {
       return respond(std::move(res));
     }
 
-    if (auto refused = check_key(req)) return answer(req, respond, *refused,
-                                                     {{"WWW-Authenticate", "Bearer realm=\"rcgate\""}});
-
-    ApiCall call;
-    call.verb = route.verb;
-    call.params = parse_query(req.query);
-    if (auto refused = read_body(req, route, call)) return answer(req, respond, *refused);
-    for (auto& [name, value] : path_params.items()) call.params[name] = value;
-
     auto reply = [respond, method = req.method, path](ApiReply r) {
       spdlog::debug("api: {} {} -> {}", method, path, r.status);
       // After the client left (or the server stopped) respond does nothing.
       respond(http_answer(r));
     };
     try {
-      service.call(std::move(call), std::move(reply));
+      service.call(std::move(plan.call), std::move(reply));
     } catch (const std::exception& e) {
       spdlog::error("api: {} {} failed: {}", req.method, path, e.what());
       answer(req, respond,
@@ -333,99 +448,8 @@ struct ApiServer::Impl {
     respond(http_answer(reply, std::move(extra)));
   }
 
-  std::optional<ApiReply> check_key(const net::ServerRequest& req) const {
-    std::string_view given;
-    bool sent = false;
-    if (const auto x = req.header("X-API-Key"); !x.empty()) {
-      given = trim(x);
-      sent = true;
-    } else if (const auto auth = trim(req.header("Authorization")); !auth.empty()) {
-      if (auth.size() < 7 || lower(auth.substr(0, 7)) != "bearer ") {
-        return ApiReply::failure(401, "unauthorized",
-                                 "the Authorization header must use the Bearer scheme: " +
-                                     std::string(kKeyHint));
-      }
-      given = trim(auth.substr(7));
-      sent = true;
-    }
-    if (!sent) {
-      return ApiReply::failure(401, "unauthorized",
-                               std::string("this request needs the API key: ") + kKeyHint);
-    }
-    if (settings.key.empty() || !same_key(given, settings.key)) {
-      spdlog::info("api: refused {} {} from {}: wrong API key", req.method, req.path,
-                   req.remote_address);
-      return ApiReply::failure(401, "unauthorized",
-                               std::string("the API key is wrong: ") + kKeyHint +
-                                   " (the CLI reads it from the configuration file)");
-    }
-    return std::nullopt;
-  }
-
-  // Merges the body into call (JSON) or takes it as the file (a raw upload).
-  std::optional<ApiReply> read_body(const net::ServerRequest& req, const ApiRoute& route,
-                                    ApiCall& call) const {
-    const bool upload = route.verb == "upload";
-    const std::string_view type = req.header("Content-Type");
-    bool json = true;
-    if (upload && !req.body.empty()) {
-      // A raw upload is any body that is not JSON; without a Content-Type, a body that starts
-      // like a JSON object is taken as one.
-      if (!type.empty()) {
-        json = is_json_type(type);
-      } else {
-        const auto first = req.body.find_first_not_of(" \t\r\n");
-        json = first != std::string::npos && req.body[first] == '{';
-      }
-    }
-    if (!json) {
-      if (req.body.size() > max_upload_bytes(settings)) {
-        return ApiReply::failure(413, "too_large",
-                                 "the file is " + size_text(req.body.size()) +
-                                     ", more than the " + size_text(max_upload_bytes(settings)) +
-                                     " that api.max_upload_mb allows");
-      }
-      if (!call.params.contains("file_name") || !call.params["file_name"].is_string() ||
-          call.params["file_name"].get<std::string>().empty()) {
-        return ApiReply::failure(400, "bad_request",
-                                 "a raw upload needs file_name in the query string, e.g. "
-                                 "/api/v1/upload?room=general&file_name=photo.jpg (or send JSON "
-                                 "with Content-Type: application/json)");
-      }
-      call.bytes = req.body;
-      return std::nullopt;
-    }
-
-    const std::uint64_t limit = upload ? max_json_upload_bytes(settings) : max_json_bytes(settings);
-    if (req.body.size() > limit) {
-      return ApiReply::failure(
-          413, "too_large",
-          "the JSON body is " + size_text(req.body.size()) + ", more than the " +
-              size_text(limit) +
-              (upload ? " allowed for an upload (api.max_upload_mb, in base64)"
-                      : " that api.max_body_kb allows"));
-    }
-    if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return std::nullopt;
-    Json body;
-    try {
-      body = Json::parse(req.body);
-    } catch (const Json::parse_error& e) {
-      return ApiReply::failure(400, "bad_request",
-                               "the request body is not valid JSON: " + parse_error_text(e));
-    }
-    if (!body.is_object()) {
-      return ApiReply::failure(400, "bad_request",
-                               std::string("the JSON body must be an object such as "
-                                           "{\"room\": \"general\", \"text\": \"hello\"}, got ") +
-                                   json_kind(body));
-    }
-    for (auto& [name, value] : body.items()) call.params[name] = std::move(value);
-    return std::nullopt;
-  }
-
   const config::ApiSettings settings;  // a copy: the server may outlive the caller's settings
   ApiService& service;
-  std::vector<CompiledRoute> routes;
   net::HttpServer server;
 };
 

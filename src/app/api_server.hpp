@@ -27,6 +27,7 @@
 
 #include "app/api.hpp"
 #include "config/settings.hpp"
+#include "net/http.hpp"
 
 namespace rcgate::net {
 class Loop;
@@ -44,6 +45,20 @@ struct ApiRoute {
 const std::vector<ApiRoute>& api_routes();
 // The OpenAPI 3 document served at /api/v1/openapi.json (built into the binary).
 const std::string& openapi_document();
+
+// What one request asks for, decided from the request alone (no socket, no service): the call
+// to hand to ApiService, the OpenAPI document, or an answer to send at once (404, 405, 401, 400,
+// 413...). ApiServer serves every request through it; tests and fuzz targets call it directly.
+struct ApiRequestPlan {
+  enum class Kind { Call, Document, Answer };
+  Kind kind = Kind::Answer;
+  ApiCall call;          // Kind::Call
+  ApiReply reply;        // Kind::Answer
+  net::Headers headers;  // Kind::Answer: extra headers (Allow, WWW-Authenticate)
+  std::string path;      // the request's path without a trailing '/' (for logs)
+};
+ApiRequestPlan plan_api_request(const net::ServerRequest& request,
+                                const config::ApiSettings& settings);
 
 class ApiServer {
  public:
