@@ -55,12 +55,39 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
+// Waits longer than this are not told apart (a year; the client caps its waits far lower).
+constexpr std::int64_t kLongestWaitMs = 365LL * 24 * 3600 * 1000;
+
 // "… You must wait 36 seconds before trying this endpoint again. [error-too-many-requests]"
+// A number of seconds too large to hold is the longest wait, not an exception.
 std::optional<std::int64_t> wait_from_text(const std::string& text) {
   static const std::regex re("wait ([0-9]+) seconds?");
   std::smatch m;
-  if (std::regex_search(text, m, re)) return std::stoll(m[1].str()) * 1000;
+  if (!std::regex_search(text, m, re)) return std::nullopt;
+  const std::string digits = m[1].str();
+  std::int64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seconds);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || seconds > kLongestWaitMs / 1000)
+    return kLongestWaitMs;
+  return seconds * 1000;
+}
+
+// A wait in milliseconds from a JSON number of any kind (a server may send 3.6e4 or 1e300).
+std::optional<std::int64_t> wait_from_number(const json& v) {
+  if (v.is_number_unsigned()) return std::min<std::uint64_t>(v.get<std::uint64_t>(), kLongestWaitMs);
+  if (v.is_number_integer()) return std::clamp<std::int64_t>(v.get<std::int64_t>(), 0, kLongestWaitMs);
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (!(d > 0)) return 0;  // negative, zero or NaN
+    return d >= static_cast<double>(kLongestWaitMs) ? kLongestWaitMs : static_cast<std::int64_t>(d);
+  }
   return std::nullopt;
+}
+
+// The text of a string member; `fallback` when absent or of another type.
+std::string string_member(const json& object, const char* key, std::string fallback = {}) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
 std::optional<std::int64_t> parse_int(std::string_view s) {
@@ -86,10 +113,14 @@ RestResult interpret_response(const net::HttpResponse& r, std::int64_t now_ms) {
   }
   if (r.status >= 200 && r.status < 300) {
     // Rocket.Chat answers some failures with 200 and success:false (older servers).
-    if (out.body.is_object() && out.body.value("success", true) == false &&
-        !out.body.contains("status")) {
-      out.error_type = out.body.value("errorType", std::string{});
-      out.error = out.body.value("error", std::string("request failed"));
+    // Members of another type than documented are taken as absent, never thrown on.
+    if (out.body.is_object() && !out.body.contains("status")) {
+      const auto success = out.body.find("success");
+      if (success != out.body.end() && success->is_boolean() && !success->get<bool>()) {
+        out.error_type = string_member(out.body, "errorType");
+        out.error = string_member(out.body, "error");
+        if (out.error.empty()) out.error = "request failed";
+      }
     }
     return out;
   }
@@ -116,12 +147,16 @@ RestResult interpret_response(const net::HttpResponse& r, std::int64_t now_ms) {
   if (r.status == 429) {
     std::optional<std::int64_t> wait;
     // X-RateLimit-Reset is an absolute time in epoch milliseconds (PROTOCOL.md §2.7).
-    if (auto reset = parse_int(r.header("X-RateLimit-Reset"))) wait = *reset - now_ms;
+    if (auto reset = parse_int(r.header("X-RateLimit-Reset"))) {
+      // Any int64 may arrive: a difference that does not fit is a wait of 0 or the longest one.
+      std::int64_t diff = 0;
+      if (__builtin_sub_overflow(*reset, now_ms, &diff)) diff = *reset < 0 ? 0 : kLongestWaitMs;
+      wait = std::clamp<std::int64_t>(diff, 0, kLongestWaitMs);
+    }
     if (!wait) wait = wait_from_text(text);
     if (!wait && out.body.is_object() && out.body.contains("details") &&
-        out.body["details"].is_object() && out.body["details"].contains("timeToReset") &&
-        out.body["details"]["timeToReset"].is_number())
-      wait = out.body["details"]["timeToReset"].get<std::int64_t>();
+        out.body["details"].is_object() && out.body["details"].contains("timeToReset"))
+      wait = wait_from_number(out.body["details"]["timeToReset"]);
     out.retry_after_ms = std::max<std::int64_t>(0, wait.value_or(1000));
   }
   return out;

@@ -58,6 +58,58 @@ TEST(RestInterpret, ErrorShapes) {
   EXPECT_EQ(html.error, "HTTP 502");
 }
 
+// Found by tests/fuzz/fuzz_rest_message: members of an unexpected type used to throw out of
+// interpret_response (and so out of the event loop), huge numbers overflowed.
+TEST(RestInterpret, FuzzRegressionMembersOfTheWrongTypeAreIgnored) {
+  // The fuzzer's own input: "success" a string on a 200.
+  auto text_success = interpret_response(
+      response(200, R"({"success":"Room not found","errorType":"error-room-not-found"})"), 0);
+  EXPECT_TRUE(text_success.ok());
+  EXPECT_EQ(text_success.body["errorType"], "error-room-not-found");
+
+  auto numeric_type = interpret_response(
+      response(200, R"({"success":false,"errorType":5,"error":["x"]})"), 0);
+  EXPECT_FALSE(numeric_type.ok());
+  EXPECT_EQ(numeric_type.error, "request failed");
+  EXPECT_EQ(numeric_type.error_type, "");
+
+  auto empty_error = interpret_response(response(200, R"({"success":false,"error":""})"), 0);
+  EXPECT_FALSE(empty_error.ok());
+  EXPECT_EQ(empty_error.error, "request failed");
+}
+
+TEST(RestInterpret, FuzzRegressionHugeRateLimitWaitsAreClamped) {
+  constexpr std::int64_t year_ms = 365LL * 24 * 3600 * 1000;
+  auto huge_text = interpret_response(
+      response(429, R"({"success":false,"error":"You must wait 99999999999999999999 seconds [error-too-many-requests]"})"),
+      0);
+  ASSERT_TRUE(huge_text.retry_after_ms.has_value());
+  EXPECT_EQ(*huge_text.retry_after_ms, year_ms);
+
+  auto past = interpret_response(
+      response(429, "{}", {{"X-RateLimit-Reset", "-9223372036854775808"}}), 1773136800000);
+  ASSERT_TRUE(past.retry_after_ms.has_value());
+  EXPECT_EQ(*past.retry_after_ms, 0);
+
+  auto future = interpret_response(
+      response(429, "{}", {{"X-RateLimit-Reset", "9223372036854775807"}}), -1773136800000);
+  ASSERT_TRUE(future.retry_after_ms.has_value());
+  EXPECT_EQ(*future.retry_after_ms, year_ms);
+
+  auto float_wait =
+      interpret_response(response(429, R"({"details":{"timeToReset":1e300}})"), 0);
+  ASSERT_TRUE(float_wait.retry_after_ms.has_value());
+  EXPECT_EQ(*float_wait.retry_after_ms, year_ms);
+
+  auto fraction = interpret_response(response(429, R"({"details":{"timeToReset":1500.7}})"), 0);
+  ASSERT_TRUE(fraction.retry_after_ms.has_value());
+  EXPECT_EQ(*fraction.retry_after_ms, 1500);
+
+  auto negative = interpret_response(response(429, R"({"details":{"timeToReset":-5}})"), 0);
+  ASSERT_TRUE(negative.retry_after_ms.has_value());
+  EXPECT_EQ(*negative.retry_after_ms, 0);
+}
+
 TEST(RestInterpret, SuccessAndTransportFailure) {
   auto ok = interpret_response(response(200, R"({"version":"8.8","success":true})"), 0);
   EXPECT_TRUE(ok.ok());
