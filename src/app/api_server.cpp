@@ -280,7 +280,8 @@ std::optional<ApiReply> read_body(const net::ServerRequest& req, const ApiRoute&
   Json body;
   try {
     body = Json::parse(req.body);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error, and out_of_range for a number too large for a double (1E999).
     return ApiReply::failure(400, "bad_request",
                              "the request body is not valid JSON: " + parse_error_text(e));
   }

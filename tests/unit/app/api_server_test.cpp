@@ -266,6 +266,33 @@ TEST_F(ApiServerTest, InvalidJsonIs400NamingWhere) {
   EXPECT_TRUE(service_.calls.empty());
 }
 
+// Found by tests/fuzz/fuzz_api_request: a number too large for a double made nlohmann throw
+// out_of_range (not parse_error), which escaped the handler and took the daemon down.
+TEST_F(ApiServerTest, FuzzRegressionANumberTooLargeIs400AndTheServerGoesOn) {
+  auto r = request("POST", "/api/v1/ask", R"({"question": "Open?", "timeout": 1E999})",
+                   {{"Content-Type", "application/json"}});
+  auto e = error_of(r, 400, "bad_request");
+  EXPECT_NE(e["error"].get<std::string>().find("not valid JSON"), std::string::npos);
+  EXPECT_NE(e["error"].get<std::string>().find("number overflow"), std::string::npos);
+  EXPECT_TRUE(service_.calls.empty());
+  auto after = request("POST", "/api/v1/send", R"({"room": "general", "text": "hi"})");
+  EXPECT_EQ(data_of(after)["params"]["text"], "hi");
+}
+
+TEST(ApiRequestPlan, FuzzRegressionTheFuzzersInputIsRefusedWith400) {
+  config::ApiSettings settings;
+  settings.key = "fuzz-api-key-0123456789abcdef";
+  net::ServerRequest req;
+  req.method = "POST";
+  req.target = req.path = "/api/v1/ask";
+  req.headers = {{"X-API-Key", settings.key}};
+  req.body = std::string("999999999999992E999;9999999999999999.9999}meout\":\0\0\0\0\0s\"}", 57);
+  const auto plan = app::plan_api_request(req, settings);
+  ASSERT_EQ(plan.kind, app::ApiRequestPlan::Kind::Answer);
+  EXPECT_EQ(plan.reply.status, 400);
+  EXPECT_EQ(plan.reply.code, "bad_request");
+}
+
 TEST_F(ApiServerTest, AJsonBodyMustBeAnObject) {
   auto r = request("POST", "/api/v1/send", R"(["hello"])");
   auto e = error_of(r, 400, "bad_request");
