@@ -66,7 +66,8 @@ struct Frame {
   std::optional<ddp::Error> error;  // result/nosub error
   std::vector<std::string> ids;     // ready.subs / updated.methods
   std::string collection;   // added/changed/removed
-  json fields;              // added/changed fields (object), null when absent
+  json fields;              // added/changed fields (object), null when absent; a stream
+                            // event's "args" are moved out of it into `args`
   std::string event_name;   // changed on a stream: fields.eventName
   json args;                // changed on a stream: fields.args (array), null when absent
   std::string reason;       // protocol error reason

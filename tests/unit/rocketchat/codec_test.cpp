@@ -180,6 +180,10 @@ TEST(DdpParse, CollectionFrames) {
   EXPECT_EQ(c.event_name, "u/rooms-changed");
   ASSERT_TRUE(c.args.is_array());
   EXPECT_EQ(c.args.size(), 2u);
+  EXPECT_EQ(c.args[0], "inserted");
+  // The arguments are moved out of fields (one copy of a message, not three).
+  EXPECT_FALSE(c.fields.contains("args"));
+  EXPECT_EQ(c.fields["eventName"], "u/rooms-changed");
 
   auto cleared =
       must_parse(R"({"msg":"changed","collection":"users","id":"x","cleared":["name"]})");
