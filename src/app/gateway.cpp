@@ -372,6 +372,9 @@ void Gateway::answer(const core::Decision& decision) {
                       {"remove_after", false}};
       enqueue(std::move(item));
     }
+    // The engine has acted: its answer goes to disk now, so that a crash from here on cannot
+    // lose it (before this point a crash loses the answer, never repeats the action).
+    save_queue_now();
   });
 }
 

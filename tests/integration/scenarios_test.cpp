@@ -135,6 +135,13 @@ class Scenarios : public ::testing::Test {
   void TearDown() override {
     if (daemon) daemon->stop();
   }
+  // Logged in and the bot's rooms known as devices (the list arrives just after the login).
+  bool ready() {
+    return daemon->wait_online() && eventually([&] {
+             auto r = call("GET", "/api/v1/devices");
+             return r.status == 200 && r.body.find("camera-alerts") != std::string::npos;
+           }, 10s);
+  }
 
   HttpReply call(const std::string& method, const std::string& target, const json& body = nullptr) {
     std::map<std::string, std::string> headers = {{"Authorization", std::string("Bearer ") + kKey}};
@@ -176,7 +183,7 @@ class Scenarios : public ::testing::Test {
 
 TEST_F(Scenarios, SendsToADeviceARoomAndAPerson) {
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   ASSERT_TRUE(eventually([&] { return !ok("GET", "/api/v1/devices")["devices"].empty(); }));
 
   auto sent = ok("POST", "/api/v1/send", {{"device", "General"}, {"text", "Washing machine done"}});
@@ -234,7 +241,7 @@ TEST_F(Scenarios, SendsToADeviceARoomAndAPerson) {
 
 TEST_F(Scenarios, AsksAreAnsweredByTextNumberCaseAndAccents) {
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   const json answers = {"Oui", "Non", "Peut-être"};
 
   // By the text of a button (what a click sends).
@@ -283,7 +290,7 @@ TEST_F(Scenarios, AsksAreAnsweredByTextNumberCaseAndAccents) {
 
 TEST_F(Scenarios, OnlyTheTargetMayAnswerAndTwoAsksRunAtOnce) {
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   auto general = open_ask({{"room", "general"},
                            {"question", "Is the door locked?"},
                            {"answers", {"Yes", "No"}},
@@ -312,7 +319,7 @@ TEST_F(Scenarios, OnlyTheTargetMayAnswerAndTwoAsksRunAtOnce) {
 TEST_F(Scenarios, AnOpenAskSurvivesARestartAndReconnectsAndCallsBack) {
   Webhook webhook;
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   auto id = open_ask({{"device", "general"},
                       {"question", "Close the garage door?"},
                       {"answers", {"Close", "Leave open"}},
@@ -321,7 +328,7 @@ TEST_F(Scenarios, AnOpenAskSurvivesARestartAndReconnectsAndCallsBack) {
                      "general");
   EXPECT_EQ(daemon->stop(), 0);
   restart();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   EXPECT_EQ(ok("GET", "/api/v1/asks/" + id)["status"], "open");
   // And a dropped connection in between.
   sim.post("connections/drop");
@@ -343,7 +350,7 @@ TEST_F(Scenarios, AnOpenAskSurvivesARestartAndReconnectsAndCallsBack) {
 
 TEST_F(Scenarios, AnAskTimesOutAndItsQuestionSaysSo) {
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   // Long poll on the ask call: the answer is the timeout.
   auto r = call("POST", "/api/v1/ask",
                 {{"device", "general"}, {"question", "Anyone home?"}, {"answers", {"Yes"}},
@@ -376,7 +383,7 @@ TEST_F(Scenarios, AnImageAnEngineGivesByUrlIsUploaded) {
   });
   base = engine.base();
   start({}, "  webhook:\n    url: " + engine.base() + "/ask\n");
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   dm(sim, "alice", "show me the door");
   ASSERT_TRUE(eventually([&] { return !bot_posts(kAliceDm, "Here is the door").empty(); }, 8s))
       << daemon->log();
@@ -395,7 +402,7 @@ TEST_F(Scenarios, AnImageAnEngineGivesByUrlIsUploaded) {
 
 TEST_F(Scenarios, TheCommandsTalkToTheRunningDaemon) {
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   ASSERT_TRUE(eventually([&] { return !ok("GET", "/api/v1/devices")["devices"].empty(); }));
   const std::string config = dir.file("rcgate.yaml");
   auto run = [&](std::vector<std::string> args, const std::string& name) {
@@ -444,7 +451,7 @@ TEST_F(Scenarios, TheCommandsTalkToTheRunningDaemon) {
 
 TEST_F(Scenarios, AnAlertQueuedWhileRocketChatIsAwayIsDeliveredOnce) {
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   sim.post("faults", {{"refuse_connections", true}});
   sim.post("connections/drop");
   ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/health")["connected"] == false; }, 5s));
@@ -471,7 +478,7 @@ TEST_F(Scenarios, AnAlertQueuedWhileRocketChatIsAwayIsDeliveredOnce) {
 
 TEST_F(Scenarios, AnExpiredAlertIsReported) {
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   sim.post("faults", {{"refuse_connections", true}});
   sim.post("connections/drop");
   ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/health")["connected"] == false; }, 5s));
@@ -497,7 +504,7 @@ TEST_F(Scenarios, UploadsACameraSnapshotBehindDigestAuth) {
         "    password: cam-secret\n"
         "    auth: digest\n"
         "    timeout: 5s\n");
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   auto sent = ok("POST", "/api/v1/upload",
                  {{"device", "camera-alerts"}, {"camera", "front-door"}, {"caption", "Someone rang"}});
   EXPECT_EQ(sent["status"], "sent") << sent << daemon->log();
@@ -521,7 +528,7 @@ TEST_F(Scenarios, UploadsACameraSnapshotBehindDigestAuth) {
 
 TEST_F(Scenarios, AFileOverTheServerLimitIsRefusedClearly) {
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   sim.post("settings", {{"upload_max_bytes", 1000}});
   const std::string big(5000, 'x');
   std::ofstream(files_dir() + "/big.txt") << big;
@@ -542,7 +549,7 @@ TEST_F(Scenarios, AFileOverTheServerLimitIsRefusedClearly) {
 
 TEST_F(Scenarios, AServerWithoutRoomsMediaStillGetsTheUpload) {
   start();
-  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(ready()) << daemon->log();
   sim.post("settings", {{"flavour", 6}, {"rooms_media", false}});
   auto sent = ok("POST", "/api/v1/upload",
                  {{"user", "alice"}, {"content_base64", "aGVsbG8gZnJvbSByY2dhdGU="},
