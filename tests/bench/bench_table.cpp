@@ -6,6 +6,8 @@
 //   bench_table --reference-bot DIR [--rooms 100] [--users 500] [--rate 1000] [--seconds 10]
 //               [--mention-every 20] [--upload-mb 20] [--bot-cpu 0] [--sim-cpu 1] [--json FILE]
 //               [--rcgate PATH]   (another rcgate binary, e.g. to compare two builds)
+//               [--state-parent DIR]  (rcgate's state_dir under DIR, e.g. /dev/shm: no disk
+//                                      flushes, to separate the CPU path from fsync latency)
 //
 // Both bots are pinned (taskset) to --bot-cpu, the simulator to --sim-cpu. Latencies and the
 // routed rate are measured by the simulator on its own clock (POST /_sim/load/...); memory from
@@ -55,12 +57,14 @@ struct Options {
   std::string reference_dir;
   std::string json_out;
   std::string rcgate = rcgate::test::rcgate_binary();
+  std::string state_parent;  // where rcgate's state_dir goes (e.g. /dev/shm: no disk flushes)
 };
 
 // One bot's figures; negative means "not measured".
 struct Figures {
   double startup_ms = -1;
   double idle_rss_kib = -1;
+  double idle_anon_kib = -1;  // RssAnon: the process's own memory, without mapped library pages
   double p50_us = -1, p99_us = -1, max_us = -1;
   std::uint64_t latency_samples = 0;
   double routed_per_s = -1;
@@ -240,19 +244,26 @@ void measure_curl(Sim& sim, const std::string& file, const std::string& small, c
                                                 json{{"user", "camera-bot"}, {"password", "bot-password"}}.dump(),
                                                 {{"Content-Type", "application/json"}});
   const json data = login.json()["data"];
-  std::string rid;
-  for (const auto& room : sim.get("rooms")["rooms"]) {
-    if (room.value("name", "") == "room001") rid = room["_id"].get<std::string>();
-  }
+  const std::string user_id = data.value("userId", "");
+  const std::string token = data.value("authToken", "");
+  const auto info = rcgate::test::http_request(sim.http_port(), "GET", "/api/v1/rooms.info?roomName=room001", {},
+                                               {{"X-User-Id", user_id}, {"X-Auth-Token", token}});
+  const json room = info.json();
+  const std::string rid = room.contains("room") ? room["room"].value("_id", "") : "";
   const std::string curl = which("curl");
-  if (curl.empty() || rid.empty()) {
-    f.notes += "curl: not installed or room001 missing; ";
+  if (curl.empty()) {
+    f.notes += "curl: not installed; ";
+    return;
+  }
+  if (rid.empty()) {
+    f.notes += "curl: room001 not found (" + std::to_string(info.status) + " " + info.body.substr(0, 200) + "); ";
     return;
   }
   auto run = [&](const std::string& path) {
-    return run_measured({curl, "-sS", "--fail", "-o", "/dev/null", "-H",
-                         "X-User-Id: " + data["userId"].get<std::string>(), "-H",
-                         "X-Auth-Token: " + data["authToken"].get<std::string>(), "-F", "file=@" + path + ";type=image/jpeg",
+    // "Expect:" off: curl would otherwise wait up to 1 s for a 100 Continue before a large body.
+    return run_measured({curl, "-sS", "--fail", "-o", "/dev/null", "-H", "Expect:", "-H",
+                         "X-User-Id: " + user_id, "-H",
+                         "X-Auth-Token: " + token, "-F", "file=@" + path + ";type=image/jpeg",
                          sim.url() + "/api/v1/rooms.media/" + rid},
                         o.bot_cpu);
   };
@@ -263,7 +274,7 @@ void measure_curl(Sim& sim, const std::string& file, const std::string& small, c
     return;
   }
   f.upload_mb_s = static_cast<double>(std::filesystem::file_size(file)) / 1e6 / big.seconds;
-  f.upload_growth_kib = static_cast<double>(big.maxrss_kib - base.maxrss_kib);
+  f.upload_growth_kib = static_cast<double>(std::max(0L, big.maxrss_kib - base.maxrss_kib));
   f.notes += "curl peak RSS " + std::to_string(big.maxrss_kib / 1024) + " MiB; ";
 }
 
@@ -272,7 +283,8 @@ std::string rcgate_config(const std::string& url, const TempDir& dir, const Opti
   c << "rocketchat:\n  url: " << url
     << "\n  auth:\n    username: camera-bot\n    password: bot-password\n"
        "state_dir: "
-    << dir.file("state") << "\nlog:\n  level: warn\nusers:\n";
+    << (o.state_parent.empty() ? dir.file("state") : o.state_parent + "/rcgate-bench-state-" + std::to_string(::getpid()))
+    << "\nlog:\n  level: warn\nusers:\n";
   for (int j = 1; j <= o.users; ++j) {
     char name[16];
     std::snprintf(name, sizeof name, "user%03d", j);
@@ -296,14 +308,18 @@ bool run_rcgate(Sim& sim, const TempDir& dir, const Options& o, const std::strin
   if (!wait_subscribed(sim, subs, spawned, f, bot)) return false;
   std::this_thread::sleep_for(3s);  // settled: catch-up done, nothing pending
   f.idle_rss_kib = static_cast<double>(status_kib(bot.pid(), "VmRSS"));
+  f.idle_anon_kib = static_cast<double>(status_kib(bot.pid(), "RssAnon"));
   measure_latency(sim, o, f);
   measure_throughput(sim, f, [] { return -1.0; });
   int api_port = 0;
-  std::ifstream(dir.file("state/api.port")) >> api_port;
+  const std::string state_dir =
+      o.state_parent.empty() ? dir.file("state") : o.state_parent + "/rcgate-bench-state-" + std::to_string(::getpid());
+  std::ifstream(state_dir + "/api.port") >> api_port;
   measure_rcgate_upload(sim, api_port, big, bot.pid(), f);
   bot.signal(SIGTERM);
   if (bot.wait(10s) != 0) f.notes += "rcgate did not exit 0 on SIGTERM; ";
-  if (bot.log().find("error") != std::string::npos) f.notes += "errors in rcgate's log (" + bot.log_file() + "); ";
+  if (bot.log().find("error") != std::string::npos) f.notes += "errors in rcgate's log; ";
+  if (!o.state_parent.empty()) std::filesystem::remove_all(state_dir);
   return true;
 }
 
@@ -330,6 +346,7 @@ bool run_reference(Sim& sim, const TempDir& dir, const Options& o, Figures& f) {
   if (!wait_subscribed(sim, subs, spawned, f, bot)) return false;
   std::this_thread::sleep_for(3s);
   f.idle_rss_kib = static_cast<double>(status_kib(bot.pid(), "VmRSS"));
+  f.idle_anon_kib = static_cast<double>(status_kib(bot.pid(), "RssAnon"));
   measure_latency(sim, o, f);
   measure_throughput(sim, f, [&] {
     std::this_thread::sleep_for(300ms);  // the bot writes its count every 100 ms
@@ -384,11 +401,12 @@ int main(int argc, char** argv) {
     else if (a == "--reference-bot") o.reference_dir = next();
     else if (a == "--json") o.json_out = next();
     else if (a == "--rcgate") o.rcgate = next();
+    else if (a == "--state-parent") o.state_parent = next();
     else {
       std::fprintf(stderr,
                    "usage: %s --reference-bot DIR [--rooms N] [--users M] [--rate R] [--seconds S]\n"
                    "       [--mention-every K] [--upload-mb MB] [--bot-cpu C] [--sim-cpu C] [--json FILE]\n"
-                   "       [--rcgate PATH]\n",
+                   "       [--rcgate PATH] [--state-parent DIR]\n",
                    argv[0]);
       return 64;
     }
@@ -424,8 +442,9 @@ int main(int argc, char** argv) {
     std::fclose(f);
   }
   std::printf("\nrcgate vs the @rocket.chat/sdk reference bot on rcgate-sim: %d rooms, %d users; bots on cpu %d, "
-              "simulator on cpu %d; load average %.2f %.2f %.2f; nproc %ld\n\n",
-              o.rooms, o.users, o.bot_cpu, o.sim_cpu, load[0], load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN));
+              "simulator on cpu %d; rcgate's state on %s; load average %.2f %.2f %.2f; nproc %ld\n\n",
+              o.rooms, o.users, o.bot_cpu, o.sim_cpu, o.state_parent.empty() ? "the temp dir's disk" : o.state_parent.c_str(),
+              load[0], load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN));
   std::printf("| %-44s | %14s | %14s | %8s | %-22s |\n", "figure", "rcgate", "reference", "ratio", "target");
   std::printf("|%s|%s|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(16, '-').c_str(),
               std::string(16, '-').c_str(), std::string(10, '-').c_str(), std::string(24, '-').c_str());
@@ -448,7 +467,12 @@ int main(int argc, char** argv) {
   const std::string growth = std::to_string(o.upload_mb) + " MB upload peak-RSS growth (MiB)";
   row(growth.c_str(), fmt(ours.upload_growth_kib / 1024, "%.2f"), fmt(curl.upload_growth_kib / 1024, "%.2f"),
       ratio(std::max(1.0, ours.upload_growth_kib), std::max(1.0, curl.upload_growth_kib), false), "");
-  std::printf("\nlatency samples: rcgate %llu, reference %llu (every %dth message mentions the bot; max %s / %s ms)\n",
+  std::printf("\nidle RSS split: rcgate %s MiB anonymous + %s MiB library/file pages; reference %s + %s MiB\n",
+              fmt(ours.idle_anon_kib / 1024, "%.1f").c_str(),
+              fmt((ours.idle_rss_kib - ours.idle_anon_kib) / 1024, "%.1f").c_str(),
+              fmt(theirs.idle_anon_kib / 1024, "%.1f").c_str(),
+              fmt((theirs.idle_rss_kib - theirs.idle_anon_kib) / 1024, "%.1f").c_str());
+  std::printf("latency samples: rcgate %llu, reference %llu (every %dth message mentions the bot; max %s / %s ms)\n",
               static_cast<unsigned long long>(ours.latency_samples),
               static_cast<unsigned long long>(theirs.latency_samples), o.mention_every,
               fmt(ours.max_us / 1000, "%.2f").c_str(), fmt(theirs.max_us / 1000, "%.2f").c_str());
@@ -465,7 +489,7 @@ int main(int argc, char** argv) {
 
   if (!o.json_out.empty()) {
     auto fig = [](const Figures& f) {
-      return json{{"startup_ms", f.startup_ms},      {"idle_rss_kib", f.idle_rss_kib},
+      return json{{"startup_ms", f.startup_ms},      {"idle_rss_kib", f.idle_rss_kib}, {"idle_anon_kib", f.idle_anon_kib},
                   {"p50_us", f.p50_us},              {"p99_us", f.p99_us},
                   {"max_us", f.max_us},              {"latency_samples", f.latency_samples},
                   {"routed_per_s", f.routed_per_s},  {"sim_send_per_s", f.sim_send_per_s},
