@@ -12,14 +12,8 @@ std::string iso_or_null(std::int64_t ms) { return ms > 0 ? rc::format_iso_time(m
 
 // ---- views --------------------------------------------------------------------------------------
 
-json device_json(const core::Device& d) {
-  json commands = json::array();
-  for (const auto& c : core::commands_of(d)) {
-    json cmd = {{"id", c.id}, {"kind", c.kind == core::CommandKind::Action ? "action" : "info"}};
-    if (!c.username.empty()) cmd["username"] = c.username;
-    commands.push_back(std::move(cmd));
-  }
-  return {{"id", d.id},
+json device_json(const core::Device& d, bool with_commands) {
+  json out = {{"id", d.id},
           {"name", d.name},
           {"room_name", d.room_name},
           {"room_type", d.type},
@@ -29,8 +23,16 @@ json device_json(const core::Device& d) {
           {"last_message_id", d.last.id},
           {"last_sender", d.last.sender_username},
           {"last_sender_name", d.last.sender_name},
-          {"last_message_at", iso_or_null(d.last.at_ms)},
-          {"commands", std::move(commands)}};
+          {"last_message_at", iso_or_null(d.last.at_ms)}};
+  if (!with_commands) return out;
+  json commands = json::array();
+  for (const auto& c : core::commands_of(d)) {
+    json cmd = {{"id", c.id}, {"kind", c.kind == core::CommandKind::Action ? "action" : "info"}};
+    if (!c.username.empty()) cmd["username"] = c.username;
+    commands.push_back(std::move(cmd));
+  }
+  out["commands"] = std::move(commands);
+  return out;
 }
 
 json ask_json(const core::AskResult& r) {

@@ -9,7 +9,9 @@
 //                    message_id, thread_id, text, sender {user_id, username, name},
 //                    direct, mention (mentions the bot), at (ISO time)}
 //   device          a device was added or changed (renamed, new last message, settings):
-//                   device_json(device)
+//                   device_json(device, false): without its command list, which grows with
+//                   everyone who spoke there and costs more to build than the rest of the
+//                   message's path (GET /api/v1/devices/{device} has it)
 //   device_removed  {id, name}: the bot left the room, or lost it
 //   ask             an ask ended (answered, timed out, cancelled): ask_json(result)
 //   link            the Rocket.Chat connection changed: {connected, state, reason}
@@ -54,7 +56,7 @@ class EventBus {
   std::uint64_t next_ = 1;
 };
 
-nlohmann::json device_json(const core::Device& device);
+nlohmann::json device_json(const core::Device& device, bool with_commands = true);
 nlohmann::json ask_json(const core::AskResult& result);
 
 }  // namespace rcgate::app

@@ -263,10 +263,12 @@ void Gateway::on_subscription_changed(const std::string& action, const json& sub
 void Gateway::report(const core::DeviceChanges& changes) {
   for (const auto& c : changes) {
     const auto* d = devices_.find(c.device_id);
-    if (d && d->available)
-      events_.publish({"device", device_json(*d)});
-    else
-      events_.publish({"device_removed", {{"id", c.device_id}, {"name", d ? d->name : ""}}});
+    if (events_.size() > 0) {
+      if (d && d->available)
+        events_.publish({"device", device_json(*d, false)});
+      else
+        events_.publish({"device_removed", {{"id", c.device_id}, {"name", d ? d->name : ""}}});
+    }
     std::string name = d ? d->name : c.device_id;
     if (c.what == core::DeviceChange::What::LastMessage) {
       spdlog::debug("device '{}': last message updated", name);
