@@ -14,12 +14,12 @@ namespace rcgate::app {
 
 using json = nlohmann::json;
 
-namespace {
-
-std::string str(const json& doc, const char* key) {
+std::string json_text(const json& doc, const char* key) {
   auto it = doc.find(key);
   return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
+
+namespace {
 
 std::string where(const std::string& room_name, bool direct) {
   if (direct) return "DM";
@@ -31,13 +31,13 @@ std::string where(const std::string& room_name, bool direct) {
 core::RoomInfo room_info_from_json(const json& doc) {
   core::RoomInfo r;
   // Subscriptions carry the room id in `rid`; rooms in `_id`.
-  r.id = str(doc, "rid");
-  if (r.id.empty()) r.id = str(doc, "_id");
-  r.name = str(doc, "name");
-  r.fname = str(doc, "fname");
-  r.type = str(doc, "t");
-  r.parent_id = str(doc, "prid");
-  r.team_id = str(doc, "teamId");
+  r.id = json_text(doc, "rid");
+  if (r.id.empty()) r.id = json_text(doc, "_id");
+  r.name = json_text(doc, "name");
+  r.fname = json_text(doc, "fname");
+  r.type = json_text(doc, "t");
+  r.parent_id = json_text(doc, "prid");
+  r.team_id = json_text(doc, "teamId");
   auto tm = doc.find("teamMain");
   r.team_main = tm != doc.end() && tm->is_boolean() && tm->get<bool>();
   return r;
@@ -189,7 +189,7 @@ void Gateway::reconcile_and_catch_up() {
       auto info = room_info_from_json(sub);
       if (info.id.empty()) continue;
       // 8.x invitations are not memberships yet.
-      if (str(sub, "status") == "INVITED") continue;
+      if (json_text(sub, "status") == "INVITED") continue;
       everything.push_back(info);
       if (core::is_device_room(info.type)) rooms.push_back(info);
     }
@@ -254,7 +254,7 @@ void Gateway::on_subscription_changed(const std::string& action, const json& sub
   if (action == "removed") {
     report(devices_.remove_room(info.id));
   } else if (action == "inserted" && core::is_device_room(info.type) &&
-             str(sub, "status") != "INVITED") {
+             json_text(sub, "status") != "INVITED") {
     report(devices_.upsert_room(info));
   }
   schedule_save();

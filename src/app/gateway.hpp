@@ -141,6 +141,9 @@ class Gateway {
 // removed when its item ends.
 std::string upload_files_dir(const config::Settings& settings);
 
+// doc[key] when it is a string, else "" (server documents, queue payloads).
+std::string json_text(const nlohmann::json& doc, const char* key);
+
 // A room or subscription document (rooms-changed, subscriptions-changed, subscriptions.get) as
 // the device registry wants it.
 core::RoomInfo room_info_from_json(const nlohmann::json& doc);

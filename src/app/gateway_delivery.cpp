@@ -18,11 +18,6 @@ namespace {
 
 constexpr int kQueueVersion = 1;
 
-std::string str(const json& doc, const char* key) {
-  auto it = doc.find(key);
-  return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string{};
-}
-
 // One attempt's REST outcome, as the queue sees it.
 core::SendResult send_result(const rc::RestResult& r, const std::string& room_id) {
   if (r.ok()) {
@@ -67,8 +62,8 @@ void Gateway::send_item(const core::OutboxItem& item, core::Outbox::Done done) {
     if (!running_) return;
     std::string room_id;
     if (r.ok() && r.body.is_object() && r.body.contains("room") && r.body["room"].is_object()) {
-      room_id = str(r.body["room"], "rid");
-      if (room_id.empty()) room_id = str(r.body["room"], "_id");
+      room_id = json_text(r.body["room"], "rid");
+      if (room_id.empty()) room_id = json_text(r.body["room"], "_id");
     }
     if (room_id.empty()) {
       if (r.ok()) r.error = "the server's answer has no room id";
@@ -96,19 +91,19 @@ void Gateway::send_in_room(const core::OutboxItem& item, const std::string& room
     }
     case core::OutboxKind::Edit: {
       json body = {{"roomId", room_id},
-                   {"msgId", str(item.payload, "msgId")},
-                   {"text", str(item.payload, "text")}};
+                   {"msgId", json_text(item.payload, "msgId")},
+                   {"text", json_text(item.payload, "text")}};
       client_->rest().post("/api/v1/chat.update", std::move(body), std::move(finish));
       return;
     }
     case core::OutboxKind::Upload: {
       rc::UploadSpec spec;
-      spec.path = str(item.payload, "path");
-      spec.file_name = str(item.payload, "file_name");
-      spec.content_type = str(item.payload, "content_type");
-      spec.description = str(item.payload, "description");
-      spec.msg = str(item.payload, "msg");
-      spec.tmid = str(item.payload, "tmid");
+      spec.path = json_text(item.payload, "path");
+      spec.file_name = json_text(item.payload, "file_name");
+      spec.content_type = json_text(item.payload, "content_type");
+      spec.description = json_text(item.payload, "description");
+      spec.msg = json_text(item.payload, "msg");
+      spec.tmid = json_text(item.payload, "tmid");
       client_->rest().upload(room_id, std::move(spec), std::move(finish));
       return;
     }

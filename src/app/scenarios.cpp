@@ -9,6 +9,7 @@
 
 #include "app/camera.hpp"
 #include "config/loader.hpp"
+#include "net/http_auth.hpp"
 #include "net/http_client.hpp"
 #include "net/loop.hpp"
 #include "persistence/atomic_file.hpp"
@@ -177,27 +178,6 @@ std::string safe_file_name(const std::string& name) {
   }
   if (out.empty() || out == "." || out == "..") out = "file";
   return out.size() > 200 ? out.substr(out.size() - 200) : out;
-}
-
-std::optional<std::string> decode_base64(const std::string& in) {
-  static const std::string chars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  unsigned value = 0;
-  int bits = -8;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    auto pos = chars.find(c == '-' ? '+' : c == '_' ? '/' : c);
-    if (pos == std::string::npos) return std::nullopt;
-    value = (value << 6) | static_cast<unsigned>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((value >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
 }
 
 // Is `path` (made canonical) inside one of `dirs`?
@@ -517,7 +497,7 @@ void Scenarios::upload(ApiCall call, Reply reply) {
     }
     std::string bytes = std::move(call.bytes);
     if (bytes.empty()) {
-      auto decoded = decode_base64(content);
+      auto decoded = net::base64_decode(content);
       if (!decoded) return reply(bad_request("'content_base64' is not valid base64"));
       bytes = std::move(*decoded);
     }

@@ -94,6 +94,28 @@ std::optional<std::string> qop_of(const AuthChallenge& challenge, std::string* w
 
 }  // namespace
 
+// Standard or URL-safe alphabet; padding, spaces and line breaks ignored.
+std::optional<std::string> base64_decode(std::string_view in) {
+  static const std::string chars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  unsigned value = 0;
+  int bits = -8;
+  for (char c : in) {
+    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
+    auto pos = chars.find(c == '-' ? '+' : c == '_' ? '/' : c);
+    if (pos == std::string::npos) return std::nullopt;
+    value = (value << 6) | static_cast<unsigned>(pos);
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((value >> bits) & 0xFF));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
 std::string base64_encode(std::string_view data) {
   static const char* kTable = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;

@@ -12,6 +12,8 @@
 namespace rcgate::net {
 
 std::string base64_encode(std::string_view data);
+// nullopt when `text` holds a character outside base64 (standard or URL-safe alphabet).
+std::optional<std::string> base64_decode(std::string_view text);
 std::string md5_hex(std::string_view data);
 std::string sha256_hex(std::string_view data);
 

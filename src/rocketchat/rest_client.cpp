@@ -482,14 +482,17 @@ void RestClient::upload_send(std::shared_ptr<UploadJob> job) {
   upload_legacy(std::move(job));
 }
 
-void RestClient::upload_media(std::shared_ptr<UploadJob> job) {
+std::shared_ptr<RestClient::Pending> RestClient::upload_request(
+    const std::shared_ptr<UploadJob>& job, const std::string& endpoint,
+    std::vector<net::FormField> fields) {
   std::string error;
   auto body = net::MultipartFileBody::open(
-      {}, {"file", job->spec.path, job->name, job->spec.content_type}, error);
+      std::move(fields), {"file", job->spec.path, job->name, job->spec.content_type}, error);
   if (!body) {
     RestResult result;
     result.error = error;
-    return upload_done(job, std::move(result), false);
+    upload_done(job, std::move(result), false);
+    return nullptr;
   }
   auto p = std::make_shared<Pending>();
   p->upload = true;
@@ -497,9 +500,15 @@ void RestClient::upload_media(std::shared_ptr<UploadJob> job) {
                                       body->size() * 1000 / std::max<std::uint64_t>(
                                                                 1, options_.upload_min_bytes_per_second));
   p->request.method = "POST";
-  p->request.target = server_.join("/api/v1/rooms.media/" + url_encode(job->room_id));
+  p->request.target = server_.join(endpoint + url_encode(job->room_id));
   p->request.headers.emplace_back("Content-Type", body->content_type());
   p->request.body_source = std::move(body);
+  return p;
+}
+
+void RestClient::upload_media(std::shared_ptr<UploadJob> job) {
+  auto p = upload_request(job, "/api/v1/rooms.media/", {});
+  if (!p) return;
   p->callback = [this, job](RestResult r) {
     if (r.status == 404 && server_major_ < 8) {
       spdlog::info("rest: the server has no rooms.media (HTTP 404); uploading with rooms.upload "
@@ -538,23 +547,8 @@ void RestClient::upload_legacy(std::shared_ptr<UploadJob> job) {
   if (!job->spec.msg.empty()) fields.push_back({"msg", job->spec.msg});
   if (!job->spec.description.empty()) fields.push_back({"description", job->spec.description});
   if (!job->spec.tmid.empty()) fields.push_back({"tmid", job->spec.tmid});
-  std::string error;
-  auto body = net::MultipartFileBody::open(
-      std::move(fields), {"file", job->spec.path, job->name, job->spec.content_type}, error);
-  if (!body) {
-    RestResult result;
-    result.error = error;
-    return upload_done(job, std::move(result), false);
-  }
-  auto p = std::make_shared<Pending>();
-  p->upload = true;
-  p->timeout = options_.timeout + std::chrono::milliseconds(
-                                      body->size() * 1000 / std::max<std::uint64_t>(
-                                                                1, options_.upload_min_bytes_per_second));
-  p->request.method = "POST";
-  p->request.target = server_.join("/api/v1/rooms.upload/" + url_encode(job->room_id));
-  p->request.headers.emplace_back("Content-Type", body->content_type());
-  p->request.body_source = std::move(body);
+  auto p = upload_request(job, "/api/v1/rooms.upload/", std::move(fields));
+  if (!p) return;
   p->callback = [this, job](RestResult r) { upload_done(job, std::move(r)); };
   submit(std::move(p));
 }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/url.hpp"
 #include "net/http.hpp"
@@ -19,6 +20,7 @@
 
 namespace rcgate::net {
 class HttpClient;
+struct FormField;
 }
 
 namespace rcgate::rc {
@@ -109,6 +111,11 @@ class RestClient {
   void upload_learn_version(std::shared_ptr<UploadJob> job);
   void upload_check_size(std::shared_ptr<UploadJob> job);
   void upload_send(std::shared_ptr<UploadJob> job);
+  // The multipart POST of the job's file to endpoint + room id, `fields` before the file; nullptr
+  // (the failure already reported) when the file cannot be opened.
+  std::shared_ptr<Pending> upload_request(const std::shared_ptr<UploadJob>& job,
+                                          const std::string& endpoint,
+                                          std::vector<net::FormField> fields);
   void upload_media(std::shared_ptr<UploadJob> job);
   void upload_confirm(std::shared_ptr<UploadJob> job, const std::string& file_id);
   void upload_legacy(std::shared_ptr<UploadJob> job);

@@ -360,6 +360,13 @@ TEST_F(Scenarios, AnAskTimesOutAndItsQuestionSaysSo) {
   EXPECT_EQ(result["status"], "timed_out") << result;
   EXPECT_TRUE(eventually([&] { return !bot_posts("general", "timed out").empty(); }, 5s))
       << daemon->log();
+  // Cancelled by the caller: the result says so, the question too, a second cancel is refused.
+  auto id = open_ask({{"device", "general"}, {"question", "Water the plants?"}, {"answers", {"Yes"}}},
+                     "general");
+  EXPECT_EQ(ok("DELETE", "/api/v1/asks/" + id)["status"], "cancelled");
+  EXPECT_TRUE(eventually([&] { return !bot_posts("general", "(cancelled)").empty(); }, 5s))
+      << daemon->log();
+  EXPECT_EQ(call("DELETE", "/api/v1/asks/" + id).status, 409);
   // Unknown and malformed asks are refused with a reason.
   EXPECT_EQ(call("GET", "/api/v1/asks/nope").status, 404);
   r = call("POST", "/api/v1/ask", {{"device", "general"}, {"question", "?"}, {"timeout", "soon"}});

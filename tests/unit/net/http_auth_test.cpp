@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace rcgate::net {
 namespace {
 
@@ -16,6 +18,14 @@ TEST(Base64, Rfc4648Vectors) {
   EXPECT_EQ(base64_encode("fooba"), "Zm9vYmE=");
   EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
   EXPECT_EQ(base64_encode(std::string("\xff\xfe\x00", 3)), "//4A");
+}
+
+TEST(Base64, DecodesWhatItEncodesAndRefusesOtherText) {
+  for (const std::string& text : std::vector<std::string>{"", "f", "fo", "foobar", std::string("\xff\xfe\x00", 3)})
+    EXPECT_EQ(base64_decode(base64_encode(text)), text);
+  EXPECT_EQ(base64_decode("Zm9v\nYmFy"), "foobar");  // line breaks ignored
+  EXPECT_EQ(base64_decode("__4A"), std::string("\xff\xfe\x00", 3));  // URL-safe alphabet
+  EXPECT_EQ(base64_decode("Zm9v!"), std::nullopt);
 }
 
 TEST(BasicAuth, Rfc7617Example) {
