@@ -52,6 +52,7 @@ Gateway::Gateway(net::Loop& loop, const config::Settings& settings, rcgate::Sche
       router_({}, settings.interactions, settings.unknown_users, users_, devices_),
       engines_(scheduler, settings.interactions),
       save_timer_(loop),
+      journal_(settings.state_dir.empty() ? "" : settings.state_dir + "/state.journal"),
       outbox_(
           scheduler, settings.outbox,
           [this](const core::OutboxItem& item, core::Outbox::Done done) {
@@ -79,6 +80,7 @@ std::string Gateway::load_state() {
   auto text = persistence::read_file(state_path_, &error);
   if (!text) {
     if (!error.empty()) spdlog::warn("state: {}; starting with an empty state", error);
+    replay_journal();
     return load_queue();
   }
   auto loaded = core::load_state(*text);
@@ -90,6 +92,7 @@ std::string Gateway::load_state() {
     auto aside = persistence::set_aside(state_path_);
     spdlog::warn("state: {} is damaged ({}); set aside as {}; rebuilding from the server",
                  state_path_, loaded.error, aside.empty() ? "(rename failed)" : aside);
+    replay_journal();
     return load_queue();
   }
   for (const auto& w : loaded.warnings) spdlog::warn("state: {}", w);
@@ -99,7 +102,78 @@ std::string Gateway::load_state() {
   spdlog::info("state: {} devices and {} people restored from {}", devices_.size(),
                users_.seen().size(), state_path_);
   saved_revision_ = devices_.revision() + users_.revision() + router_.revision();
+  replay_journal();
   return load_queue();
+}
+
+// What was acted on after the last state.json write: replayed, then folded into state.json at
+// once so that the journal starts empty.
+void Gateway::replay_journal() {
+  std::vector<std::string> lines;
+  if (auto err = persistence::ensure_directory(settings_.state_dir); !err.empty()) {
+    spdlog::error("state: {}", err);
+    return;
+  }
+  if (auto err = journal_.open(lines); !err.empty()) {
+    spdlog::error("state: {}; messages acted on are saved with state.json only", err);
+    return;
+  }
+  std::size_t replayed = 0;
+  for (const auto& line : lines) {
+    const json record = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && !json_text(record, "handled").empty()) {
+      router_.remember_handled(json_text(record, "handled"));
+    } else if (record.is_object() && !json_text(record, "noticed").empty()) {
+      router_.remember_noticed(json_text(record, "noticed"));
+    } else {
+      spdlog::warn("state: skipped an unreadable line of {}: {:.100}", journal_.path(), line);
+      continue;
+    }
+    ++replayed;
+  }
+  if (replayed > 0) {
+    spdlog::info("state: {} record(s) of messages acted on since the last save replayed from {}",
+                 replayed, journal_.path());
+  }
+  if (lines.empty()) return;
+  save_now();
+  // Nothing new in it (all of it was in state.json already): it can go.
+  if (devices_.revision() + users_.revision() + router_.revision() == saved_revision_)
+    note_journal_error(journal_.reset());
+}
+
+void Gateway::journal(const char* what, const std::string& id) {
+  if (state_path_.empty()) return;
+  note_journal_error(journal_.append(json({{what, id}}).dump(-1, ' ', false,
+                                                            json::error_handler_t::replace)));
+}
+
+// A full or read-only disk: said once, and once more when it works again. rcgate goes on
+// answering; what it acted on is then saved with state.json only (when that can be written).
+void Gateway::note_journal_error(const std::string& error) {
+  if (error.empty()) {
+    if (journal_failing_) spdlog::info("state: {} is written again", journal_.path());
+    journal_failing_ = false;
+    return;
+  }
+  if (!journal_failing_) {
+    spdlog::error("state: {}; a crash now could answer a message again after the restart", error);
+  }
+  journal_failing_ = true;
+}
+
+void Gateway::answer_after_sync(core::Decision decision) {
+  to_answer_.push_back(std::move(decision));
+  if (to_answer_.size() == 1) loop_.post([this] { answer_pending(); });
+}
+
+void Gateway::answer_pending() {
+  if (to_answer_.empty()) return;
+  if (journal_.unsynced()) note_journal_error(journal_.sync());
+  auto decisions = std::move(to_answer_);
+  to_answer_.clear();
+  if (!running_) return;
+  for (const auto& decision : decisions) answer(decision);
 }
 
 void Gateway::set_engines(std::vector<std::shared_ptr<rcgate::InteractionEngine>> engines) {
@@ -137,6 +211,7 @@ void Gateway::start() {
 
 void Gateway::stop() {
   if (!running_) return;
+  answer_pending();  // journaled already: their answers go to the queue saved below
   running_ = false;
   outbox_.set_online(false);
   if (client_) client_->stop("rcgate is shutting down");
@@ -156,6 +231,7 @@ void Gateway::on_online(const rc::Identity& identity) {
   devices_.set_self(identity.user_id);
   catch_up_timer_.cancel();
   catch_up_failures_ = 0;
+  router_.begin_catch_up();
   reconcile_and_catch_up();
 }
 
@@ -233,6 +309,8 @@ void Gateway::catch_up_room(const std::string& room_id, const std::string& type,
       on_message(*m, c, core::Source::CatchUp);
       ++handled;
     }
+    router_.caught_up(room_id);
+    schedule_save();
     if (handled > 0) spdlog::debug("catch-up: {} messages read in {}", handled, room_id);
   });
 }
@@ -330,8 +408,10 @@ void Gateway::on_message(const rc::Message& m, const rc::Classification& c, core
   }
   // The message is marked handled before anyone acts on it, and that is on disk before the
   // engines run: a crash can lose an answer but never performs an action twice.
-  save_now();
-  answer(decision);
+  journal("handled", m.id);
+  if (decision.kind == core::Decision::Kind::NoticeEncrypted) journal("noticed", m.rid);
+  schedule_save();
+  answer_after_sync(std::move(decision));
 }
 
 void Gateway::answer(const core::Decision& decision) {
@@ -449,7 +529,7 @@ void Gateway::post(const std::string& room_id, const std::string& thread_id,
 
 void Gateway::schedule_save() {
   if (state_path_.empty() || save_timer_.pending()) return;
-  save_timer_.start(std::chrono::milliseconds(1000), [this] { save_now(); });
+  save_timer_.start(kStateSaveDelay, [this] { save_now(); });
 }
 
 void Gateway::save_now() {
@@ -471,6 +551,8 @@ void Gateway::save_now() {
     return;
   }
   saved_revision_ = revision;
+  // state.json now holds everything the journal said.
+  note_journal_error(journal_.reset());
 }
 
 }  // namespace rcgate::app

@@ -2,12 +2,16 @@
 // What turns chat into a home-automation surface: the Rocket.Chat connection feeds the devices
 // (one per room), the user directory and the router; questions go to the interaction engines and
 // their answers are posted back where the question came from. State (devices, people seen,
-// handled message ids, read positions) is kept in <state_dir>/state.json.
+// handled message ids, read positions) is kept in <state_dir>/state.json, written a few seconds
+// after a change; what must never be repeated after a crash (a message acted on) is appended to
+// <state_dir>/state.journal and flushed before anyone acts on it, once for all the messages of a
+// loop turn, and folded into state.json at its next write.
 //
 // Everything the bot posts (answers, sends, ask questions and their edits, uploads) goes through
 // one outbound queue (core::Outbox), kept with the open asks in <state_dir>/queue.json. Open asks
 // see every readable message before the router: an answer (or a reply that is not one) is taken
 // by the ask and never reaches the interaction engines.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +28,7 @@
 #include "core/router.hpp"
 #include "core/users.hpp"
 #include "net/loop.hpp"
+#include "persistence/journal.hpp"
 #include "rcgate/interaction.hpp"
 #include "rcgate/plugin.hpp"
 #include "rocketchat/realtime_client.hpp"
@@ -31,6 +36,10 @@
 namespace rcgate::app {
 
 class Camera;
+
+// How long state.json waits after a change before it is written (one write for a burst). What
+// must survive a crash at once goes to the journal.
+inline constexpr std::chrono::milliseconds kStateSaveDelay{5000};
 
 class Gateway {
  public:
@@ -94,6 +103,13 @@ class Gateway {
   void retry_catch_up();
   void report(const core::DeviceChanges& changes);
   void answer(const core::Decision& decision);
+  // The message behind `decision` is journaled now; the decision is acted on once the journal
+  // is flushed (after the other messages of this loop turn).
+  void answer_after_sync(core::Decision decision);
+  void answer_pending();
+  void journal(const char* what, const std::string& id);
+  void note_journal_error(const std::string& error);
+  void replay_journal();
   void schedule_save();
   // Open asks see the message first; true when one took it.
   bool offer_to_asks(const rc::Message& m, const rc::Classification& c);
@@ -120,6 +136,9 @@ class Gateway {
   std::string state_path_;
   net::Timer save_timer_;
   std::uint64_t saved_revision_ = 0;
+  persistence::Journal journal_;
+  bool journal_failing_ = false;           // logged once until it works again
+  std::vector<core::Decision> to_answer_;  // waiting for the journal flush
   rc::LinkStatus link_;
   EventBus events_;
   core::Outbox outbox_;

@@ -206,10 +206,12 @@ bool Gateway::offer_to_asks(const rc::Message& m, const rc::Classification& c) {
       return false;
     case core::AskEffect::Kind::Answered:
       router_.take(m);
+      journal("handled", m.id);
       on_asks_closed({std::move(effect.closed)});
       return true;
     case core::AskEffect::Kind::NotAnAnswer:
       router_.take(m);
+      journal("handled", m.id);
       spdlog::info("ask {}: {} replied with something that is not an answer", effect.ask_id,
                    m.u.username);
       if (!effect.hint.empty())
@@ -217,6 +219,7 @@ bool Gateway::offer_to_asks(const rc::Message& m, const rc::Classification& c) {
       return true;
     case core::AskEffect::Kind::Late:
       router_.take(m);
+      journal("handled", m.id);
       spdlog::debug("ask {}: a late repeat of the answer from {} dropped", effect.ask_id,
                     m.u.username);
       return true;

@@ -220,7 +220,6 @@ Decision Router::route(const rc::Message& message, const rc::Classification& cla
   if (c.kind == Kind::OwnEcho || (!bot_.user_id.empty() && message.u.id == bot_.user_id)) {
     return ignore("own message");
   }
-  if (handled_.contains(message.id)) return ignore("already handled");
   if (c.livechat) return ignore("livechat room");
   if (!c.direct) {
     if (!c.member) return ignore("not a member of the room");
@@ -232,7 +231,8 @@ Decision Router::route(const rc::Message& message, const rc::Classification& cla
       return ignore("the bot left the room");
     }
   }
-  advance_read_position(message);
+  advance_read_position(message);  // a repeat was read too (catch-up overlaps the live stream)
+  if (handled_.contains(message.id)) return ignore("already handled");
 
   switch (c.kind) {
     case Kind::Removed:
@@ -377,14 +377,58 @@ std::optional<std::int64_t> Router::catch_up_since(const std::string& room_id,
   return position == 0 ? oldest : std::max(oldest, position - kCatchUpOverlapMs);
 }
 
+void Router::begin_catch_up() {
+  // Rooms caught up in the previous round are safe from their current position on; the others
+  // keep the floor they had (try_emplace leaves it alone).
+  for (const auto& room : caught_up_) {
+    const auto it = read_positions_.find(room);
+    if (it != read_positions_.end()) floors_[room] = it->second;
+  }
+  if (!catching_up_) {
+    for (const auto& [room, position] : read_positions_) floors_.try_emplace(room, position);
+  }
+  caught_up_.clear();
+  catching_up_ = true;
+}
+
+void Router::caught_up(const std::string& room_id) {
+  if (!catching_up_) return;
+  if (floors_.erase(room_id) > 0 || caught_up_.count(room_id) == 0) ++revision_;
+  caught_up_.insert(room_id);
+}
+
+void Router::remember_handled(const std::string& message_id) {
+  if (handled_.insert(message_id)) ++revision_;
+}
+
+void Router::remember_noticed(const std::string& room_id) {
+  if (encrypted_noticed_.insert(room_id).second) ++revision_;
+}
+
 RouterMemory Router::memory() const {
-  return {handled_.ids(), read_positions_, {encrypted_noticed_.begin(), encrypted_noticed_.end()}};
+  RouterMemory out{handled_.ids(), {}, {encrypted_noticed_.begin(), encrypted_noticed_.end()}};
+  if (!catching_up_ || options_.catch_up.count() == 0) {
+    out.read_positions = read_positions_;
+    return out;
+  }
+  for (const auto& [room, position] : read_positions_) {
+    if (caught_up_.count(room) != 0) {
+      out.read_positions[room] = position;
+    } else if (const auto floor = floors_.find(room); floor != floors_.end()) {
+      if (floor->second > 0) out.read_positions[room] = std::min(position, floor->second);
+    }
+    // else: first heard of during this catch-up; saved once the room's history was read.
+  }
+  return out;
 }
 
 void Router::restore(const RouterMemory& memory) {
   handled_.restore(memory.handled_ids);
   read_positions_ = memory.read_positions;
   encrypted_noticed_ = {memory.encrypted_noticed.begin(), memory.encrypted_noticed.end()};
+  catching_up_ = false;
+  floors_.clear();
+  caught_up_.clear();
   ++revision_;
 }
 

@@ -118,6 +118,19 @@ class Router {
   bool take(const rc::Message& message);
   bool handled(const std::string& message_id) const { return handled_.contains(message_id); }
 
+  // Catch-up bookkeeping, so that a crash during a catch-up never skips what it had yet to read:
+  // live messages move a room's read position at once, but until that room's catch-up has ended
+  // memory() keeps the position the catch-up started from (and leaves out rooms first heard of
+  // during it). begin_catch_up() when the bot is online again, caught_up(room) when a room's
+  // history was read.
+  void begin_catch_up();
+  void caught_up(const std::string& room_id);
+
+  // Journal replay (see Gateway): a message acted on, a room told about encryption.
+  void remember_handled(const std::string& message_id);
+  void remember_noticed(const std::string& room_id);
+
+  // What goes to the state file: handled ids, read positions as described above, rooms told.
   RouterMemory memory() const;
   void restore(const RouterMemory& memory);
   std::uint64_t revision() const { return revision_; }
@@ -144,6 +157,9 @@ class Router {
   RecentIds handled_;
   std::map<std::string, std::int64_t> read_positions_;
   std::set<std::string> encrypted_noticed_;
+  bool catching_up_ = false;                   // begin_catch_up() was called
+  std::map<std::string, std::int64_t> floors_;  // rooms not caught up: the position to keep
+  std::set<std::string> caught_up_;             // rooms caught up since begin_catch_up()
   std::unordered_map<std::string, std::int64_t> followups_;  // room + '\n' + user id -> until
   std::unordered_map<std::string, Bucket> buckets_;          // by user id
   std::uint64_t revision_ = 0;

@@ -508,6 +508,67 @@ TEST_F(RouterTest, CatchUpStartsAtTheReadPositionWithinTheWindow) {
   EXPECT_FALSE(router->catch_up_since("GENERAL", now).has_value());
 }
 
+TEST_F(RouterTest, ACrashDuringCatchUpNeverSkipsWhatTheCatchUpHadYetToRead) {
+  // Before: DMs read up to t=1000. While away, a DM at 2000 came in; back online, a live DM at
+  // 3000 arrives before the history of the DM room has been read.
+  const std::int64_t now = 4000;
+  route(dm("d1", kAlice, "one", 1000), 1100);
+  restart();
+  router->begin_catch_up();
+  ASSERT_EQ(route(dm("d3", kAlice, "three", 3000), now).kind, Kind::Ask);
+  route(built("g1", "GENERAL", kAlice, "chatter", 3100), now);
+  EXPECT_EQ(router->read_position(kDmRoom), 3000) << "in memory the position moves at once";
+  // Killed now: the saved position is still where the catch-up started, so the next catch-up
+  // reads the DM at 2000; d3 is known as handled and is not answered twice.
+  restart();
+  EXPECT_EQ(router->read_position(kDmRoom), 1000);
+  EXPECT_EQ(router->read_position("GENERAL"), 0) << "first heard of during the catch-up";
+  router->begin_catch_up();
+  EXPECT_EQ(route(dm("d2", kAlice, "two", 2000), now, Source::CatchUp).kind, Kind::Ask);
+  EXPECT_EQ(route(dm("d3", kAlice, "three", 3000), now, Source::CatchUp).reason, "already handled");
+  router->caught_up(kDmRoom);
+  router->caught_up("GENERAL");
+  route(built("g2", "GENERAL", kAlice, "chatter", 3200), now);
+  restart();
+  EXPECT_EQ(router->read_position(kDmRoom), 3000) << "caught up: the position is saved";
+  EXPECT_EQ(router->read_position("GENERAL"), 3200);
+}
+
+TEST_F(RouterTest, ARoomNotCaughtUpKeepsItsOldFloorAcrossReconnects) {
+  route(dm("d1", kAlice, "one", 1000), 1100);
+  restart();
+  router->begin_catch_up();
+  route(built("g1", "GENERAL", kAlice, "chatter", 1500), 1600);
+  router->caught_up("GENERAL");
+  route(dm("d2", kAlice, "two", 2000), 2100);  // the DM room's history read failed
+  router->begin_catch_up();                     // reconnected
+  route(dm("d3", kAlice, "three", 3000), 3100);
+  route(built("g2", "GENERAL", kAlice, "more", 3200), 3300);
+  const RouterMemory memory = router->memory();
+  EXPECT_EQ(memory.read_positions.at(kDmRoom), 1000) << "still the floor from before the restart";
+  EXPECT_EQ(memory.read_positions.at("GENERAL"), 1500)
+      << "caught up in the first round: safe from where it was when the link came back";
+}
+
+TEST_F(RouterTest, WithoutCatchUpPositionsAreSavedAsTheyAre) {
+  InteractionOptions off;
+  off.catch_up = 0ms;
+  router->set_options(off, unknown);
+  router->begin_catch_up();
+  route(dm("d1", kAlice, "one", 1000), 1100);
+  EXPECT_EQ(router->memory().read_positions.at(kDmRoom), 1000);
+}
+
+TEST_F(RouterTest, JournalReplayMarksMessagesHandledAndRoomsNoticed) {
+  const rc::Message m = first_of("dm-message.json");
+  const auto before = router->revision();
+  router->remember_handled(m.id);
+  router->remember_noticed("GENERAL");
+  EXPECT_GT(router->revision(), before) << "replayed records are saved with the next state file";
+  EXPECT_EQ(route(m).reason, "already handled");
+  EXPECT_EQ(router->memory().encrypted_noticed, (std::vector<std::string>{"GENERAL"}));
+}
+
 // ----- rate limit
 
 TEST_F(RouterTest, RateLimitStopsAConversationBetweenTwoBots) {
