@@ -78,6 +78,9 @@ class Plugin {
     (void)type;
     (void)data;
   }
+  // The event types on_event wants, asked once after start(). None by default: rcgate builds an
+  // event only when someone listens, and a device event is built for every message.
+  virtual std::vector<std::string> event_types() const { return {}; }
 };
 
 struct PluginInfo {

@@ -287,6 +287,10 @@ class JeedomPlugin final : public Plugin {
     pusher_.reset();
   }
 
+  std::vector<std::string> event_types() const override {
+    return pusher_ ? pusher_->event_types() : std::vector<std::string>{};
+  }
+
   void on_event(const std::string& type, const Json& data) override {
     if (!pusher_) return;
     if (type == "device") {

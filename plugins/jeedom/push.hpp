@@ -56,6 +56,15 @@ class Pusher : public std::enable_shared_from_this<Pusher> {
   // rcgate's "ask" event: ask_json (id, status, answer, answered_by, context, ...).
   void on_ask(const Json& ask);
 
+  // The rcgate events it needs: "device" when a device is pushed, "ask" when answers are
+  // written back.
+  std::vector<std::string> event_types() const {
+    std::vector<std::string> types;
+    if (!settings_.push.empty()) types.push_back("device");
+    if (settings_.ask_variable) types.push_back("ask");
+    return types;
+  }
+
   // Calls made and waiting (for tests and stop()).
   std::size_t waiting() const;
 

@@ -124,9 +124,13 @@ int run_daemon(const config::Settings& settings, const std::string& config_path)
   }
 #endif
 
-  // Plugins hear what happens (a Jeedom push, for instance).
-  gateway.events().subscribe(
-      [&plugins](const Event& event) { plugins.publish(event.type, event.data); });
+  // Plugins hear what they asked for (a Jeedom push, for instance); nothing is built for them
+  // when none listens.
+  if (auto types = plugins.event_types(); !types.empty()) {
+    gateway.events().subscribe(
+        [&plugins](const Event& event) { plugins.publish(event.type, event.data); },
+        std::move(types));
+  }
 
   // The local API: automations and the rcgate send/ask/upload/... commands.
   Scenarios scenarios(loop, gateway, settings);

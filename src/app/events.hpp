@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,22 +38,42 @@ class EventBus {
  public:
   using Handler = std::function<void(const Event&)>;
 
-  std::uint64_t subscribe(Handler handler) {
-    handlers_.push_back({next_, std::move(handler)});
+  // `types`: the event types the handler wants; empty for all of them.
+  std::uint64_t subscribe(Handler handler, std::vector<std::string> types = {}) {
+    subscribers_.push_back({next_, std::move(types), std::move(handler)});
     return next_++;
   }
   void unsubscribe(std::uint64_t id) {
-    std::erase_if(handlers_, [id](const auto& h) { return h.first == id; });
+    std::erase_if(subscribers_, [id](const auto& s) { return s.id == id; });
+  }
+  // Whether anyone listens to `type`: events are built only then (a device event costs more
+  // than the rest of a message's path).
+  bool wants(std::string_view type) const {
+    for (const auto& s : subscribers_)
+      if (s.takes(type)) return true;
+    return false;
   }
   // A handler may subscribe or unsubscribe while it runs: the list is copied first.
   void publish(const Event& event) const {
-    const auto handlers = handlers_;
-    for (const auto& [id, handler] : handlers) handler(event);
+    const auto subscribers = subscribers_;
+    for (const auto& s : subscribers)
+      if (s.takes(event.type)) s.handler(event);
   }
-  std::size_t size() const { return handlers_.size(); }
+  std::size_t size() const { return subscribers_.size(); }
 
  private:
-  std::vector<std::pair<std::uint64_t, Handler>> handlers_;
+  struct Subscriber {
+    std::uint64_t id;
+    std::vector<std::string> types;
+    Handler handler;
+    bool takes(std::string_view type) const {
+      if (types.empty()) return true;
+      for (const auto& t : types)
+        if (t == type) return true;
+      return false;
+    }
+  };
+  std::vector<Subscriber> subscribers_;
   std::uint64_t next_ = 1;
 };
 

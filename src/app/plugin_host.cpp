@@ -262,6 +262,22 @@ void PluginHost::publish(const std::string& type, const nlohmann::json& data) {
   }
 }
 
+std::vector<std::string> PluginHost::event_types() const {
+  std::vector<std::string> types;
+  for (const auto& entry : entries_) {
+    if (!entry.running) continue;
+    std::vector<std::string> wanted;
+    try {
+      wanted = entry.plugin->event_types();
+    } catch (const std::exception& e) {
+      spdlog::warn("plugin '{}': cannot say which events it wants: {}", entry.info.name, e.what());
+    }
+    for (auto& type : wanted)
+      if (std::find(types.begin(), types.end(), type) == types.end()) types.push_back(std::move(type));
+  }
+  return types;
+}
+
 std::shared_ptr<InteractionEngine> PluginHost::engine(const std::string& name) const {
   for (const auto& engine : engines_) {
     if (engine->name() == name) return engine;

@@ -112,6 +112,8 @@ class PluginHost {
   // Hands an event to every running plugin, in order (a plugin that throws is logged, not
   // stopped).
   void publish(const std::string& type, const nlohmann::json& data);
+  // The event types the running plugins want (each once); empty when none listens.
+  std::vector<std::string> event_types() const;
 
   PluginHttpClient& http() { return *http_; }
   Scheduler& scheduler() { return *scheduler_; }

@@ -184,6 +184,8 @@ class JeedomTest : public PluginFixture {
 TEST_F(JeedomTest, SendsTheDocumentedJsonRpcRequest) {
   auto& engine = start(config());
   EXPECT_EQ(engine.name(), "jeedom");
+  EXPECT_EQ(plugin_->event_types(), (std::vector<std::string>{"ask"}))
+      << "no device pushed: device events are not built for it";
   Answer a = answer(engine, make_query("allume la lumière du salon", "Alice"));
   ASSERT_EQ(a.kind, Answer::Kind::Replied) << a.error;
   EXPECT_EQ(a.reply.text, "C'est fait (Salon Lumière On)");
@@ -429,6 +431,7 @@ TEST_F(JeedomPushTest, PushesTheLastMessageOfChosenDevicesIntoInfoCommands) {
       {Json{{"device", "general"}, {"last_message", 101}, {"last_sender", "102"}}}))));
   EXPECT_TRUE(context_->log_.contains(
       "info: pushes the last message of 1 device into Jeedom info commands"));
+  EXPECT_EQ(plugin_->event_types(), (std::vector<std::string>{"device", "ask"}));
   device(room("GENERAL", "general", "general", "m1", "le portail est ouvert", "alice",
               "Alice Martin"));
   device(room("KITCHEN", "cuisine", "cuisine", "m2", "on mange", "bob"));  // not chosen
