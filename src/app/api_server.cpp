@@ -20,6 +20,7 @@
 
 #include "net/http_server.hpp"
 #include "net/loop.hpp"
+#include "core/text.hpp"
 
 namespace rcgate::app {
 
@@ -131,14 +132,8 @@ Json parse_query(std::string_view query) {
   return out;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool is_json_type(std::string_view content_type) {
-  const std::string t = lower(content_type.substr(0, content_type.find(';')));
+  const std::string t = core::ascii_lower(content_type.substr(0, content_type.find(';')));
   return t.find("json") != std::string::npos;  // application/json, application/*+json
 }
 
@@ -211,7 +206,7 @@ std::optional<ApiReply> check_key(const net::ServerRequest& req,
     given = trim(x);
     sent = true;
   } else if (const auto auth = trim(req.header("Authorization")); !auth.empty()) {
-    if (auth.size() < 7 || lower(auth.substr(0, 7)) != "bearer ") {
+    if (auth.size() < 7 || core::ascii_lower(auth.substr(0, 7)) != "bearer ") {
       return ApiReply::failure(401, "unauthorized",
                                "the Authorization header must use the Bearer scheme: " +
                                    std::string(kKeyHint));

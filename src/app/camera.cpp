@@ -15,6 +15,7 @@
 #include "net/http_auth.hpp"
 #include "net/http_client.hpp"
 #include "net/loop.hpp"
+#include "core/text.hpp"
 
 namespace rcgate::app {
 
@@ -22,18 +23,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "image/jpeg; charset=binary" -> "image/jpeg".
 std::string media_type(std::string_view content_type) {
   std::string_view type = content_type.substr(0, content_type.find(';'));
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
   while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
-  return lower(type);
+  return core::ascii_lower(type);
 }
 
 // 20260310-101500, local time: what a person expects in a file name.
@@ -141,7 +136,7 @@ void Camera::on_response(std::shared_ptr<Fetch> fetch, net::HttpResponse respons
   if (response.status == 401) {
     std::vector<std::string> values;
     for (const auto& [key, value] : response.headers) {
-      if (lower(key) == "www-authenticate") values.push_back(value);
+      if (core::ascii_lower(key) == "www-authenticate") values.push_back(value);
     }
     const auto challenges = net::parse_challenges(values);
     const net::AuthChallenge* digest = net::pick_digest(challenges);

@@ -15,6 +15,7 @@
 #include "persistence/atomic_file.hpp"
 #include "rocketchat/ddp/codec.hpp"
 #include "rocketchat/message.hpp"
+#include "core/text.hpp"
 
 namespace rcgate::app {
 
@@ -25,12 +26,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kMaxText = 10000;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // Reads the request's fields; the first problem becomes the 400 answer.
 class Params {
@@ -266,9 +261,10 @@ const core::Device* Scenarios::find_device(const std::string& name_or_id) const 
   std::string wanted = name_or_id;
   if (!wanted.empty() && wanted[0] == '#') wanted.erase(0, 1);
   if (const auto* d = gateway_.devices().find(wanted)) return d;
-  const std::string folded = lower(wanted);
+  const std::string folded = core::ascii_lower(wanted);
   for (const auto* d : gateway_.devices().devices()) {
-    if (lower(d->name) == folded || lower(d->room_name) == folded) return d;
+    if (core::ascii_lower(d->name) == folded || core::ascii_lower(d->room_name) == folded)
+      return d;
   }
   return nullptr;
 }
@@ -291,15 +287,15 @@ void Scenarios::users(Reply reply) {
   json list = json::array();
   std::map<std::string, json> by_name;
   for (const auto& u : gateway_.users().users()) {
-    by_name[lower(u.username)] = {{"username", u.username},
-                                  {"name", u.name},
-                                  {"access", u.allow ? "allow" : "deny"},
-                                  {"role", u.role},
-                                  {"configured", true},
-                                  {"seen", false}};
+    by_name[core::ascii_lower(u.username)] = {{"username", u.username},
+                                              {"name", u.name},
+                                              {"access", u.allow ? "allow" : "deny"},
+                                              {"role", u.role},
+                                              {"configured", true},
+                                              {"seen", false}};
   }
   for (const auto& s : gateway_.users().seen()) {
-    auto& entry = by_name[lower(s.username)];
+    auto& entry = by_name[core::ascii_lower(s.username)];
     if (entry.is_null()) {
       entry = {{"username", s.username},
                {"name", ""},

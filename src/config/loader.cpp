@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "core/asks.hpp"
+#include "core/text.hpp"
 
 extern char** environ;  // POSIX: not declared by any standard header
 
@@ -30,15 +31,9 @@ using namespace std::chrono_literals;
 
 std::string in_quotes(std::string_view text) { return "'" + std::string(text) + "'"; }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Optimal string alignment distance, case-insensitive: a swapped pair ("pattren") counts as one.
 std::size_t edit_distance(std::string_view a_text, std::string_view b_text) {
-  const std::string a = lower(a_text), b = lower(b_text);
+  const std::string a = core::ascii_lower(a_text), b = core::ascii_lower(b_text);
   std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
   for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
   for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
@@ -572,7 +567,7 @@ void read_users(Section& root, std::vector<core::UserEntry>& users) {
       continue;
     }
     const auto [it, inserted] =
-        first.emplace(lower(user.username), std::pair{i, s.line("username")});
+        first.emplace(core::ascii_lower(user.username), std::pair{i, s.line("username")});
     if (!inserted) {
       s.problem("username", "duplicate username " + in_quotes(user.username) +
                                 " (first listed as users[" + std::to_string(it->second.first) +
@@ -830,7 +825,7 @@ std::string camera_password_variable(const std::string& name) {
 void read_camera(Section& s, CameraSettings& camera) {
   std::string url;
   if (s.read("url", url, Need::Required) && s.has("url")) {
-    const std::string scheme = lower(url.substr(0, url.find("://")));
+    const std::string scheme = core::ascii_lower(url.substr(0, url.find("://")));
     if (url.find("://") == std::string::npos || (scheme != "http" && scheme != "https")) {
       // Only the scheme is echoed: a camera URL may carry a password.
       s.problem("url", url.find("://") == std::string::npos

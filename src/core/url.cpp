@@ -1,4 +1,5 @@
 #include "core/url.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -10,13 +11,6 @@ namespace {
 
 std::uint16_t default_port(std::string_view scheme) {
   return (scheme == "https" || scheme == "wss") ? 443 : 80;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
@@ -86,7 +80,7 @@ std::optional<Url> parse_url(std::string_view input, std::string* error) {
     return fail(error, "expected an http(s):// or ws(s):// URL, got " + quoted);
   }
   Url url;
-  url.scheme = lower(text.substr(0, sep));
+  url.scheme = core::ascii_lower(text.substr(0, sep));
   if (url.scheme != "http" && url.scheme != "https" && url.scheme != "ws" && url.scheme != "wss") {
     return fail(error, "unsupported scheme '" + url.scheme + "' in " + quoted +
                            " (expected http, https, ws or wss)");
@@ -145,7 +139,7 @@ std::optional<Url> parse_url(std::string_view input, std::string* error) {
   }
   if (host.empty()) return fail(error, "URL " + quoted + " has no host name");
 
-  url.host = lower(host);
+  url.host = core::ascii_lower(host);
   url.port = default_port(url.scheme);
   if (has_port) {
     unsigned value = 0;

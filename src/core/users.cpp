@@ -1,4 +1,5 @@
 #include "core/users.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -7,12 +8,6 @@
 namespace rcgate::core {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 }  // namespace
 
@@ -26,13 +21,13 @@ void UserDirectory::set_users(std::vector<UserEntry> users) {
   by_username_.clear();
   for (std::size_t i = 0; i < users_.size(); ++i) {
     if (users_[i].name.empty()) users_[i].name = users_[i].username;
-    by_username_.emplace(lower(users_[i].username), i);  // first entry wins, as in the loader
+    by_username_.emplace(core::ascii_lower(users_[i].username), i);  // first entry wins, as in the loader
   }
 }
 
 UserLookup UserDirectory::lookup(std::string_view username) const {
   if (username.empty()) return {};
-  const auto it = by_username_.find(lower(username));
+  const auto it = by_username_.find(core::ascii_lower(username));
   if (it == by_username_.end()) return {};
   const UserEntry& user = users_[it->second];
   return {true, user.allow, user.name, user.role};

@@ -1,4 +1,5 @@
 #include "net/http_auth.hpp"
+#include "core/text.hpp"
 
 #include <openssl/evp.h>
 
@@ -20,12 +21,6 @@ bool iequals(std::string_view a, std::string_view b) {
     }
   }
   return true;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string hex_digest(const EVP_MD* md, std::string_view data) {
@@ -66,7 +61,7 @@ struct Algorithm {
 
 std::optional<Algorithm> algorithm_of(const AuthChallenge& challenge, std::string* why_not) {
   const std::string name = challenge.param("algorithm");
-  const std::string lowered = lower(name);
+  const std::string lowered = core::ascii_lower(name);
   if (lowered.empty() || lowered == "md5") return Algorithm{EVP_md5(), false};
   if (lowered == "md5-sess") return Algorithm{EVP_md5(), true};
   if (lowered == "sha-256") return Algorithm{EVP_sha256(), false};
@@ -217,7 +212,7 @@ std::vector<AuthChallenge> parse_challenges(const std::vector<std::string>& head
         while (i < text.size() && text[i] != ',' && !is_space(text[i])) ++i;
         param_value = std::string(text.substr(value_start, i - value_start));
       }
-      out.back().params[lower(token)] = std::move(param_value);
+      out.back().params[core::ascii_lower(token)] = std::move(param_value);
     }
   }
   return out;
@@ -273,9 +268,9 @@ const AuthChallenge* pick_digest(const std::vector<AuthChallenge>& challenges) {
   const AuthChallenge* best = nullptr;
   for (const auto& challenge : challenges) {
     if (!digest_supported(challenge)) continue;
-    const std::string algorithm = lower(challenge.param("algorithm"));
+    const std::string algorithm = core::ascii_lower(challenge.param("algorithm"));
     const bool strong = algorithm.rfind("sha-256", 0) == 0;
-    if (!best || (strong && lower(best->param("algorithm")).rfind("sha-256", 0) != 0)) {
+    if (!best || (strong && core::ascii_lower(best->param("algorithm")).rfind("sha-256", 0) != 0)) {
       best = &challenge;
     }
   }

@@ -11,6 +11,7 @@
 #include "net/http_client.hpp"
 #include "net/multipart.hpp"
 #include "rocketchat/message.hpp"
+#include "core/text.hpp"
 
 namespace rcgate::rc {
 
@@ -289,12 +290,6 @@ void RestClient::on_response(std::shared_ptr<Pending> p, net::HttpResponse respo
 
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string base_name(const std::string& path) {
   const auto slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -383,7 +378,7 @@ std::string content_type_for(std::string_view file_name) {
   };
   const auto dot = file_name.rfind('.');
   if (dot != std::string_view::npos) {
-    const std::string extension = lower(file_name.substr(dot + 1));
+    const std::string extension = core::ascii_lower(file_name.substr(dot + 1));
     for (const auto& [ext, type] : kTypes) {
       if (extension == ext) return type;
     }
