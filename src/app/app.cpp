@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -13,14 +15,11 @@
 #include "app/gateway.hpp"
 #include "app/plugin_host.hpp"
 #include "app/scenarios.hpp"
+#include "app/sd_notify.hpp"
 #include "mqtt/bridge.hpp"
 #include "persistence/atomic_file.hpp"
 #include "core/engines.hpp"
 #include "net/loop.hpp"
-
-#ifdef RCGATE_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 namespace rcgate::app {
 
@@ -49,12 +48,15 @@ rc::RealtimeOptions realtime_options(const config::Settings& s) {
 
 namespace {
 
+// The service manager's status line and readiness; logged once when it cannot be told (a wrong
+// NOTIFY_SOCKET would otherwise only show as a unit that never becomes ready).
 void notify(const std::string& what) {
-#ifdef RCGATE_HAVE_SYSTEMD
-  sd_notify(0, what.c_str());
-#else
-  (void)what;
-#endif
+  static bool warned = false;
+  std::string error;
+  if (sd::notify(what, &error) == sd::NotifyResult::Failed && !warned) {
+    warned = true;
+    spdlog::warn("cannot tell the service manager '{}': {}", what, error);
+  }
 }
 
 }  // namespace
@@ -112,17 +114,16 @@ int run_daemon(const config::Settings& settings, const std::string& config_path)
   // The watchdog is fed from the loop itself, so a wedged loop gets the daemon restarted.
   net::Timer watchdog(loop);
   std::function<void()> feed;
-#ifdef RCGATE_HAVE_SYSTEMD
-  std::uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-    auto every = std::chrono::milliseconds(usec / 2000);
+  if (const auto interval = sd::watchdog_interval()) {
+    // Twice per interval, as sd_watchdog_enabled(3) advises; at least every millisecond.
+    const auto every = std::max(std::chrono::milliseconds(1),
+                                std::chrono::duration_cast<std::chrono::milliseconds>(*interval / 2));
     feed = [&, every] {
       notify("WATCHDOG=1");
       watchdog.start(every, feed);
     };
     feed();
   }
-#endif
 
   // Plugins hear what they asked for (a Jeedom push, for instance); nothing is built for them
   // when none listens.

@@ -3,9 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
+#include <vector>
 
 #include "support/fixtures.hpp"
+#include "support/notify_listener.hpp"
 #include "support/process.hpp"
 
 namespace rcgate::test {
@@ -175,6 +179,46 @@ TEST(Cli, RunLogsInAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(p.wait(5s), 0) << p.log();
   EXPECT_NE(p.log().find("rcgate stopped"), std::string::npos);
   EXPECT_EQ(p.log().find("bot-password"), std::string::npos) << "password in the log";
+}
+
+// Under a service manager (Type=notify, WatchdogSec=): READY=1, the link's STATUS=, WATCHDOG=1
+// from the loop at half the interval, STOPPING=1 on SIGTERM, each one datagram on $NOTIFY_SOCKET.
+TEST(Cli, RunTellsTheServiceManagerReadyStatusWatchdogAndStopping) {
+  Sim sim;
+  TempDir dir;
+  const std::string socket = dir.file("notify");
+  NotifyListener manager(socket);
+  ASSERT_TRUE(manager.bound());
+  auto cfg = write_config(dir, sim.url(), kPasswordAuth);
+  Process p({rcgate_binary(), "run", "--config", cfg}, dir.file("run.log"),
+            {{"NOTIFY_SOCKET", socket}, {"WATCHDOG_USEC", "200000"}});
+  std::vector<std::string> told;
+  auto count = [&](const std::string& what) {
+    return std::count(told.begin(), told.end(), what);
+  };
+  auto listen_until = [&](const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      if (auto d = manager.receive(100ms)) told.push_back(*d);
+    }
+    return done();
+  };
+  ASSERT_TRUE(listen_until([&] { return count("STATUS=Rocket.Chat online") == 1; }, 10s))
+      << p.log();
+  EXPECT_EQ(count("READY=1"), 1);
+  // 200 ms watchdog: fed every 100 ms; about 10 feeds in a second, at least 5 on a loaded machine.
+  const auto feeds = count("WATCHDOG=1");
+  listen_until([] { return false; }, 1s);
+  EXPECT_GE(count("WATCHDOG=1") - feeds, 5);
+  p.signal(SIGTERM);
+  EXPECT_TRUE(listen_until([&] { return count("STOPPING=1") == 1; }, 5s)) << p.log();
+  EXPECT_EQ(p.wait(5s), 0) << p.log();
+  EXPECT_EQ(p.log().find("service manager"), std::string::npos) << p.log();
+  // Nothing but the protocol's assignments was sent.
+  for (const auto& d : told)
+    EXPECT_TRUE(d == "READY=1" || d == "WATCHDOG=1" || d == "STOPPING=1" ||
+                d.rfind("STATUS=Rocket.Chat ", 0) == 0)
+        << d;
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ build_arch() {
     fi
   fi
   local dev=(libc6-dev libstdc++-12-dev libboost1.74-dev libssl-dev libspdlog-dev libfmt-dev
-             libyaml-cpp0.7 libsystemd-dev libmosquitto-dev libgtest-dev libgmock-dev pkgconf)
+             libyaml-cpp0.7 libmosquitto-dev libgtest-dev libgmock-dev pkgconf)
   echo "== $arch: installing ${dev[*]/%/:$arch}"
   if ! apt-get install -y --no-install-recommends "${dev[@]/%/:$arch}" >"$dir/apt-install.log" 2>&1; then
     tail -15 "$dir/apt-install.log" | sed 's/^/     /'
