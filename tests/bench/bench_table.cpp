@@ -8,6 +8,9 @@
 //               [--rcgate PATH]   (another rcgate binary, e.g. to compare two builds)
 //               [--state-parent DIR]  (rcgate's state_dir under DIR, e.g. /dev/shm: no disk
 //                                      flushes, to separate the CPU path from fsync latency)
+//   bench_table --rss-breakdown [--rooms 100] [--users 500] [--rcgate PATH]
+//               (only rcgate, idle and connected: VmRSS, RssAnon, RssFile and each mapping's Rss
+//                from /proc/<pid>/smaps, largest first; no reference bot needed)
 //
 // Both bots are pinned (taskset) to --bot-cpu, the simulator to --sim-cpu. Latencies and the
 // routed rate are measured by the simulator on its own clock (POST /_sim/load/...); memory from
@@ -25,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -58,6 +62,7 @@ struct Options {
   std::string json_out;
   std::string rcgate = rcgate::test::rcgate_binary();
   std::string state_parent;  // where rcgate's state_dir goes (e.g. /dev/shm: no disk flushes)
+  bool rss_breakdown = false;  // only rcgate idle, and where its resident memory is
 };
 
 // One bot's figures; negative means "not measured".
@@ -298,17 +303,25 @@ std::string rcgate_config(const std::string& url, const TempDir& dir, const Opti
   return c.str();
 }
 
-bool run_rcgate(Sim& sim, const TempDir& dir, const Options& o, const std::string& big, Figures& f) {
+// Starts rcgate on the household, waits until it subscribed and has settled (catch-up done,
+// nothing pending), and takes its idle memory figures. An empty Process when it never subscribed.
+Process start_rcgate_idle(Sim& sim, const TempDir& dir, const Options& o, Figures& f) {
   std::ofstream(dir.file("rcgate.yaml")) << rcgate_config(sim.url(), dir, o);
   const std::uint64_t subs = load_stats(sim)["bot_subscriptions"].get<std::uint64_t>();
   const std::int64_t spawned = epoch_ms();
   Process bot({"/usr/bin/taskset", "-c", std::to_string(o.bot_cpu), o.rcgate, "run", "--config",
                dir.file("rcgate.yaml")},
               dir.file("rcgate.log"));
-  if (!wait_subscribed(sim, subs, spawned, f, bot)) return false;
-  std::this_thread::sleep_for(3s);  // settled: catch-up done, nothing pending
+  if (!wait_subscribed(sim, subs, spawned, f, bot)) return {};
+  std::this_thread::sleep_for(3s);
   f.idle_rss_kib = static_cast<double>(status_kib(bot.pid(), "VmRSS"));
   f.idle_anon_kib = static_cast<double>(status_kib(bot.pid(), "RssAnon"));
+  return bot;
+}
+
+bool run_rcgate(Sim& sim, const TempDir& dir, const Options& o, const std::string& big, Figures& f) {
+  Process bot = start_rcgate_idle(sim, dir, o, f);
+  if (bot.pid() <= 0) return false;
   measure_latency(sim, o, f);
   measure_throughput(sim, f, [] { return -1.0; });
   int api_port = 0;
@@ -321,6 +334,85 @@ bool run_rcgate(Sim& sim, const TempDir& dir, const Options& o, const std::strin
   if (bot.log().find("error") != std::string::npos) f.notes += "errors in rcgate's log; ";
   if (!o.state_parent.empty()) std::filesystem::remove_all(state_dir);
   return true;
+}
+
+// Where an idle rcgate's resident memory is (issue 7: idle RSS <= 8 MiB): VmRSS, RssAnon and
+// RssFile from /proc/<pid>/status, then /proc/<pid>/smaps summed per mapped file (and per kind
+// of anonymous mapping: [heap], [stack], anonymous), largest first. "of which anon" is the part
+// of a file's Rss that is the process's own copy (relocated data, .bss): it counts in RssAnon.
+void print_rss_breakdown(pid_t pid) {
+  struct Use {
+    long rss = 0, pss = 0, anon = 0, text = 0;
+  };
+  std::map<std::string, Use> by_name;
+  std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
+  std::string line, name;
+  bool exec = false;
+  while (std::getline(smaps, line)) {
+    const auto colon = line.find(':');
+    const bool field = colon != std::string::npos && line.find(' ') > colon;
+    if (!field) {  // a mapping's header: start-end perms offset dev inode [path]
+      std::istringstream h(line);
+      std::string range, perms, offset, dev, inode;
+      h >> range >> perms >> offset >> dev >> inode;
+      std::getline(h >> std::ws, name);
+      if (name.empty()) name = "[anonymous]";
+      exec = perms.size() > 2 && perms[2] == 'x';
+      continue;
+    }
+    const std::string key = line.substr(0, colon);
+    const long kib = std::strtol(line.c_str() + colon + 1, nullptr, 10);
+    Use& u = by_name[name];
+    if (key == "Rss") {
+      u.rss += kib;
+      if (exec) u.text += kib;
+    } else if (key == "Pss") {
+      u.pss += kib;
+    } else if (key == "Anonymous") {
+      u.anon += kib;
+    }
+  }
+  std::vector<std::pair<std::string, Use>> rows(by_name.begin(), by_name.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a.second.rss != b.second.rss ? a.second.rss > b.second.rss : a.first < b.first;
+  });
+  Use total;
+  for (const auto& [n, u] : rows) {
+    total.rss += u.rss;
+    total.pss += u.pss;
+    total.anon += u.anon;
+    total.text += u.text;
+  }
+  std::printf("VmRSS %ld KiB = RssAnon %ld + RssFile %ld + RssShmem %ld KiB\n\n", status_kib(pid, "VmRSS"),
+              status_kib(pid, "RssAnon"), status_kib(pid, "RssFile"), status_kib(pid, "RssShmem"));
+  std::printf("| %8s | %8s | %8s | %13s | %s\n", "Rss KiB", "Pss KiB", "code KiB", "of which anon", "mapping");
+  std::printf("|%s|%s|%s|%s|%s\n", std::string(10, '-').c_str(), std::string(10, '-').c_str(),
+              std::string(10, '-').c_str(), std::string(15, '-').c_str(), std::string(40, '-').c_str());
+  for (const auto& [n, u] : rows) {
+    if (u.rss == 0) continue;
+    std::printf("| %8ld | %8ld | %8ld | %13ld | %s\n", u.rss, u.pss, u.text, u.anon, n.c_str());
+  }
+  std::printf("| %8ld | %8ld | %8ld | %13ld | total (smaps)\n", total.rss, total.pss, total.text, total.anon);
+}
+
+// --rss-breakdown: only rcgate, idle on the household, and where its memory is; no reference bot.
+int rss_breakdown(const Options& o) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("files"));
+  Sim sim({"--generate-household", std::to_string(o.rooms), std::to_string(o.users), "--log-level", "error"});
+  pin(sim.process().pid(), o.sim_cpu);
+  Figures f;
+  Process bot = start_rcgate_idle(sim, dir, o, f);
+  if (bot.pid() <= 0) return 1;
+  std::printf("rcgate %s idle on rcgate-sim (%d rooms, %d users), 3 s after it subscribed (start-up %.0f ms)\n\n",
+              o.rcgate.c_str(), o.rooms, o.users, f.startup_ms);
+  print_rss_breakdown(bot.pid());
+  bot.signal(SIGTERM);
+  const int code = bot.wait(10s);
+  if (code != 0) std::printf("\nrcgate exited %d on SIGTERM; its log:\n%s\n", code, bot.log().c_str());
+  if (!o.state_parent.empty())
+    std::filesystem::remove_all(o.state_parent + "/rcgate-bench-state-" + std::to_string(::getpid()));
+  return code == 0 ? 0 : 1;
 }
 
 double read_count(const std::string& file) {
@@ -402,15 +494,18 @@ int main(int argc, char** argv) {
     else if (a == "--json") o.json_out = next();
     else if (a == "--rcgate") o.rcgate = next();
     else if (a == "--state-parent") o.state_parent = next();
+    else if (a == "--rss-breakdown") o.rss_breakdown = true;
     else {
       std::fprintf(stderr,
                    "usage: %s --reference-bot DIR [--rooms N] [--users M] [--rate R] [--seconds S]\n"
                    "       [--mention-every K] [--upload-mb MB] [--bot-cpu C] [--sim-cpu C] [--json FILE]\n"
-                   "       [--rcgate PATH] [--state-parent DIR]\n",
-                   argv[0]);
+                   "       [--rcgate PATH] [--state-parent DIR]\n"
+                   "       %s --rss-breakdown [--rooms N] [--users M] [--rcgate PATH] [--state-parent DIR]\n",
+                   argv[0], argv[0]);
       return 64;
     }
   }
+  if (o.rss_breakdown) return rss_breakdown(o);
   if (o.reference_dir.empty() || !std::filesystem::exists(o.reference_dir + "/node_modules/@rocket.chat/sdk")) {
     std::fprintf(stderr, "--reference-bot DIR: the reference bot with its packages installed (npm ci) is required\n");
     return 64;

@@ -4,15 +4,22 @@
 # packages (npm ci, tests/bench/reference-bot), then runs rcgate and the @rocket.chat/sdk
 # reference bot one after the other against the same simulator and prints one table.
 # Extra arguments go to bench_table (--rate, --seconds, --upload-mb, --bot-cpu, --json FILE...).
+# `bench.sh --rss-breakdown`: rcgate alone, idle on the household, and each mapping's share of
+# its RSS (needs neither Node.js nor the reference bot).
 # Not part of CI: figures depend on the machine and on what else runs on it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${BUILD_DIR:-$here/build-bench}"
 jobs="${JOBS:-2}"
 
-for tool in cmake ninja node npm taskset curl; do
+# --rss-breakdown: only rcgate, idle, and where its memory is (no reference bot, no curl).
+rss_only=no
+for a in "$@"; do [ "$a" = --rss-breakdown ] && rss_only=yes; done
+tools=(cmake ninja taskset)
+[ "$rss_only" = yes ] || tools+=(node npm curl)
+for tool in "${tools[@]}"; do
   if ! command -v "$tool" >/dev/null; then
-    echo "bench: '$tool' is not installed (needed: cmake ninja node npm taskset curl)" >&2
+    echo "bench: '$tool' is not installed (needed: ${tools[*]})" >&2
     exit 1
   fi
 done
@@ -24,6 +31,10 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 nice -n 10 ninja -C "$build" -j "$jobs" rcgate rcgate-sim bench_table
+
+if [ "$rss_only" = yes ]; then
+  exec "$build/tests/bench/bench_table" "$@"
+fi
 
 bot="$here/tests/bench/reference-bot"
 # npm ci when the packages are missing or older than the lockfile (pinned versions only).
