@@ -100,6 +100,23 @@ RoomMeta parse_meta(const json* meta) {
 
 }  // namespace
 
+// Keep these beside the readers above and parse_message below: a key read there and missing here
+// would be silently absent from messages taken by the fast path (fast_message_test compares both).
+bool message_key_read(std::string_view key) {
+  static constexpr std::string_view kKeys[] = {
+      "_id",    "rid",        "u",        "msg",      "t",        "tmid",       "tshow",
+      "ts",     "_updatedAt", "editedAt", "editedBy", "mentions", "bot",        "content",
+      "tcount", "tlm",        "replies",  "files",    "file",     "attachments"};
+  for (std::string_view k : kKeys) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+bool meta_key_read(std::string_view key) {
+  return key == "roomParticipant" || key == "roomType" || key == "roomName";
+}
+
 std::optional<Message> parse_message(const json& msg, const json* meta, std::string* why) {
   if (!msg.is_object()) {
     fail(why, std::string("message is ") + kind_of(msg) + ", expected an object");

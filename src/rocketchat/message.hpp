@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rcgate::rc {
@@ -56,6 +57,11 @@ struct Message {
 // required field (_id, rid, u._id) is missing or of the wrong type.
 std::optional<Message> parse_message(const nlohmann::json& msg, const nlohmann::json* meta,
                                      std::string* why = nullptr);
+
+// Whether parse_message reads this key of a message object / of its meta; it ignores all others.
+// A reader that hands parse_message only these keys gets the same Message (fast_message.cpp).
+bool message_key_read(std::string_view key);
+bool meta_key_read(std::string_view key);
 
 // Parses a message as REST returns it (history endpoints): dates are ISO-8601 strings there
 // ("2026-03-10T09:21:00.000Z") instead of EJSON; meta describes the room it was fetched from.

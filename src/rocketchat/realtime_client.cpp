@@ -202,6 +202,14 @@ void RealtimeClient::on_text(std::string_view text) {
   last_inbound_ = steady_clock::now();
   ping_outstanding_ = false;
   ++counters_.frames_in;
+  // Most frames are chat messages: those are read without building the frame's DOM, which cost
+  // most of the time per message (fast_message.hpp). Anything it is unsure of comes back here.
+  if (FastMessageParser::worth_trying(text)) {
+    if (auto message = fast_messages_.parse(text)) {
+      on_room_message(*message);
+      return;
+    }
+  }
   std::string why;
   auto frame = ddp::parse(text, &why);
   if (!frame) {
@@ -398,8 +406,7 @@ void RealtimeClient::on_stream_event(const ddp::Frame& f) {
       spdlog::warn("rocketchat: skipped a message event ({})", why);
       return;
     }
-    auto c = classifier_.classify(*message);
-    if (handlers_.on_message) handlers_.on_message(*message, c);
+    on_room_message(*message);
     return;
   }
   if (f.collection != "stream-notify-user") return;
@@ -421,6 +428,11 @@ void RealtimeClient::on_stream_event(const ddp::Frame& f) {
   } else if (event == "subscriptions-changed" && handlers_.on_subscription_changed) {
     handlers_.on_subscription_changed(a[0].get<std::string>(), a[1]);
   }
+}
+
+void RealtimeClient::on_room_message(const Message& message) {
+  auto c = classifier_.classify(message);
+  if (handlers_.on_message) handlers_.on_message(message, c);
 }
 
 // ---- heartbeat ----------------------------------------------------------------------------------

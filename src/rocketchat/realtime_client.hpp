@@ -24,6 +24,7 @@
 #include "net/tls.hpp"
 #include "rocketchat/classifier.hpp"
 #include "rocketchat/ddp/codec.hpp"
+#include "rocketchat/fast_message.hpp"
 #include "rocketchat/message.hpp"
 #include "rocketchat/rest_client.hpp"
 #include "rocketchat/session_store.hpp"
@@ -141,6 +142,7 @@ class RealtimeClient {
   void do_subscribe();
   void on_frame(const ddp::Frame& frame);
   void on_stream_event(const ddp::Frame& frame);
+  void on_room_message(const Message& message);
   void on_nosub(const ddp::Frame& frame);
   void arm_heartbeat();
   void on_heartbeat_tick();
@@ -162,6 +164,7 @@ class RealtimeClient {
   std::unique_ptr<RestClient> rest_;
   SessionStore sessions_;
   Classifier classifier_;
+  FastMessageParser fast_messages_;
   Backoff backoff_;
 
   std::shared_ptr<net::WsClient> ws_;

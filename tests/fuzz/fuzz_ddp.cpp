@@ -2,18 +2,23 @@
 // is one WebSocket text frame: ddp::parse, then for stream events (changed on
 // stream-room-messages / stream-notify-user) the message model and the classifier, as
 // RealtimeClient and Gateway do. A frame that parses is encoded again the way the simulator
-// writes it and must parse back to the same type and id.
+// writes it and must parse back to the same type and id. The fast path for message events
+// (rc::FastMessageParser) reads every input too: when it returns a Message, the general path must
+// deliver the same Message.
 #include <spdlog/spdlog.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "rocketchat/classifier.hpp"
 #include "rocketchat/ddp/codec.hpp"
+#include "rocketchat/fast_message.hpp"
 #include "rocketchat/message.hpp"
+#include "support/message_compare.hpp"
 
 namespace {
 
@@ -58,11 +63,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // One classifier for the whole run, small so that its eviction is exercised too.
   static rc::Classifier classifier("rocket.cat-bot-id", 32, 60000);
 
+  static rc::FastMessageParser fast_path;
+
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // Called on every input, not only where RealtimeClient's cheap check would: the parser must
+  // refuse everything else by itself.
+  const auto fast = fast_path.parse(text);
+  if (fast && !rc::FastMessageParser::worth_trying(text)) {
+    fail("the fast path took a frame the cheap check skips");
+  }
   std::string why;
   const auto frame = ddp::parse(text, &why);
   if (!frame) {
     if (why.empty()) fail("parse refused a frame without saying why");
+    if (fast) {
+      std::fprintf(stderr, "general path: %s\nfast path: %s\n", why.c_str(),
+                   rcgate::test::describe(*fast).c_str());
+      fail("the fast path took a frame the general path refuses");
+    }
     return 0;
   }
   (void)ddp::to_string(frame->type);
@@ -73,15 +91,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // Stream events: the message model, then the classifier (RealtimeClient -> Gateway).
+  std::optional<rc::Message> general;
   if (frame->type == Type::Changed && frame->args.is_array()) {
     std::string message_why;
     if (const auto m = rc::parse_stream_args(frame->args, &message_why)) {
+      if (frame->collection == "stream-room-messages") general = m;
       const auto c = classifier.classify(*m);
       (void)rc::to_string(c.kind);
       (void)rc::format_iso_time(m->ts_ms);
       if (m->edited_ms) (void)rc::format_iso_time(*m->edited_ms);
     } else if (message_why.empty()) {
       fail("parse_stream_args refused args without saying why");
+    }
+  }
+  if (fast) {
+    if (!general) {
+      std::fprintf(stderr, "fast path: %s\n", rcgate::test::describe(*fast).c_str());
+      fail("the fast path took a message event the general path refuses");
+    }
+    const std::string differ = rcgate::test::message_differences(*fast, *general);
+    if (!differ.empty()) {
+      std::fprintf(stderr, "differ: %s\nfast path:    %s\ngeneral path: %s\n", differ.c_str(),
+                   rcgate::test::describe(*fast).c_str(), rcgate::test::describe(*general).c_str());
+      fail("the fast path read a message event differently");
     }
   }
   // Collections (rooms, subscriptions) carry message-like documents in their fields.

@@ -12,6 +12,7 @@ fi
 packages=(
   build-essential cmake ninja-build pkgconf git ca-certificates openssl curl python3
   libboost-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+  libsimdjson-dev
   libmosquitto-dev
   libgtest-dev libgmock-dev
   mosquitto mosquitto-clients

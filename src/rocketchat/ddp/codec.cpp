@@ -207,8 +207,7 @@ bool parse_collection_frame(json& object, Frame& frame, std::string* why) {
 
 // nlohmann parses iteratively, but copying and comparing values recurse: a frame nested a hundred
 // thousand levels deep would overflow the stack later, far from here. No real frame comes close
-// (message ASTs nest a dozen levels), so refuse deep frames up front with a cheap scan.
-constexpr int kMaxDepth = 128;
+// (message ASTs nest a dozen levels), so refuse deep frames (kMaxDepth) up front with a cheap scan.
 
 bool too_deep(std::string_view text) {
   int depth = 0;

@@ -74,6 +74,10 @@ struct Frame {
   json offending;           // protocol error offendingMessage
 };
 
+// parse() refuses frames whose objects and arrays nest deeper than this (the frame itself counts
+// as one level): copying or comparing such a value later would recurse that deep.
+inline constexpr int kMaxDepth = 128;
+
 // Parses one text frame. On malformed input returns nullopt and sets *why (e.g. "not JSON: ...",
 // "frame is not an object", "'result' frame without 'id'").
 std::optional<Frame> parse(std::string_view text, std::string* why = nullptr);
