@@ -80,8 +80,7 @@ std::string Gateway::load_state() {
   auto text = persistence::read_file(state_path_, &error);
   if (!text) {
     if (!error.empty()) spdlog::warn("state: {}; starting with an empty state", error);
-    replay_journal();
-    return load_queue();
+    return replay_and_load_queue();
   }
   auto loaded = core::load_state(*text);
   if (loaded.status == core::StateLoad::Status::Newer) {
@@ -92,8 +91,7 @@ std::string Gateway::load_state() {
     auto aside = persistence::set_aside(state_path_);
     spdlog::warn("state: {} is damaged ({}); set aside as {}; rebuilding from the server",
                  state_path_, loaded.error, aside.empty() ? "(rename failed)" : aside);
-    replay_journal();
-    return load_queue();
+    return replay_and_load_queue();
   }
   for (const auto& w : loaded.warnings) spdlog::warn("state: {}", w);
   devices_.restore(std::move(loaded.state.devices));
@@ -102,8 +100,16 @@ std::string Gateway::load_state() {
   spdlog::info("state: {} devices and {} people restored from {}", devices_.size(),
                users_.seen().size(), state_path_);
   saved_revision_ = devices_.revision() + users_.revision() + router_.revision();
+  return replay_and_load_queue();
+}
+
+// The journal holds what happened after the last writes of state.json and queue.json: both are
+// read first, the journal is applied on top, then both are written and the journal emptied.
+std::string Gateway::replay_and_load_queue() {
   replay_journal();
-  return load_queue();
+  if (auto error = load_queue(); !error.empty()) return error;
+  if (journal_records_ > 0) save_now();
+  return {};
 }
 
 // What was acted on after the last state.json write: replayed, then folded into state.json at
@@ -119,12 +125,15 @@ void Gateway::replay_journal() {
     return;
   }
   std::size_t replayed = 0;
+  journal_records_ = lines.size();
   for (const auto& line : lines) {
     const json record = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (record.is_object() && !json_text(record, "handled").empty()) {
       router_.remember_handled(json_text(record, "handled"));
     } else if (record.is_object() && !json_text(record, "noticed").empty()) {
       router_.remember_noticed(json_text(record, "noticed"));
+    } else if (record.is_object() && !json_text(record, "done").empty()) {
+      ended_before_restart_.insert(json_text(record, "done"));  // applied by load_queue()
     } else {
       spdlog::warn("state: skipped an unreadable line of {}: {:.100}", journal_.path(), line);
       continue;
@@ -135,17 +144,14 @@ void Gateway::replay_journal() {
     spdlog::info("state: {} record(s) of messages acted on since the last save replayed from {}",
                  replayed, journal_.path());
   }
-  if (lines.empty()) return;
-  save_now();
-  // Nothing new in it (all of it was in state.json already): it can go.
-  if (devices_.revision() + users_.revision() + router_.revision() == saved_revision_)
-    note_journal_error(journal_.reset());
 }
 
 void Gateway::journal(const char* what, const std::string& id) {
   if (state_path_.empty()) return;
-  note_journal_error(journal_.append(json({{what, id}}).dump(-1, ' ', false,
-                                                            json::error_handler_t::replace)));
+  const auto error =
+      journal_.append(json({{what, id}}).dump(-1, ' ', false, json::error_handler_t::replace));
+  if (error.empty()) ++journal_records_;
+  note_journal_error(error);
 }
 
 // A full or read-only disk: said once, and once more when it works again. rcgate goes on
@@ -534,8 +540,13 @@ void Gateway::schedule_save() {
 
 void Gateway::save_now() {
   if (state_path_.empty()) return;
+  // queue.json first: once both files are written, the journal's records are in them.
+  const bool queue_saved = save_queue_now();
   std::uint64_t revision = devices_.revision() + users_.revision() + router_.revision();
-  if (revision == saved_revision_) return;
+  if (revision == saved_revision_) {
+    if (queue_saved && journal_records_ > 0) reset_journal();
+    return;
+  }
   save_timer_.cancel();
   core::State state;
   state.devices = devices_.snapshot();
@@ -551,8 +562,13 @@ void Gateway::save_now() {
     return;
   }
   saved_revision_ = revision;
-  // state.json now holds everything the journal said.
-  note_journal_error(journal_.reset());
+  if (queue_saved) reset_journal();
+}
+
+void Gateway::reset_journal() {
+  const auto error = journal_.reset();
+  if (error.empty()) journal_records_ = 0;
+  note_journal_error(error);
 }
 
 }  // namespace rcgate::app

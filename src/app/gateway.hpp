@@ -89,7 +89,8 @@ class Gateway {
 
   void save_now();
   // Writes queue.json now when anything changed (before answering "queued" to a caller).
-  void save_queue_now();
+  // False when it could not be written.
+  bool save_queue_now();
 
  private:
   void on_online(const rc::Identity& identity);
@@ -110,6 +111,8 @@ class Gateway {
   void journal(const char* what, const std::string& id);
   void note_journal_error(const std::string& error);
   void replay_journal();
+  std::string replay_and_load_queue();
+  void reset_journal();
   void schedule_save();
   // Open asks see the message first; true when one took it.
   bool offer_to_asks(const rc::Message& m, const rc::Classification& c);
@@ -138,6 +141,8 @@ class Gateway {
   std::uint64_t saved_revision_ = 0;
   persistence::Journal journal_;
   bool journal_failing_ = false;           // logged once until it works again
+  std::size_t journal_records_ = 0;        // in the journal since it was last emptied
+  std::set<std::string> ended_before_restart_;  // queue items the journal says ended
   std::vector<core::Decision> to_answer_;  // waiting for the journal flush
   rc::LinkStatus link_;
   EventBus events_;

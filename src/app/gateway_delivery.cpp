@@ -111,6 +111,7 @@ void Gateway::send_in_room(const core::OutboxItem& item, const std::string& room
 }
 
 void Gateway::on_outcome(const core::OutboxOutcome& o) {
+  journal("done", o.id);  // not sent again after a crash before queue.json's next write
   const std::string where = o.room_id.empty() ? "@" + o.user : o.room_id;
   switch (o.status) {
     case core::OutboxOutcome::Status::Sent:
@@ -285,6 +286,7 @@ std::string Gateway::load_queue() {
   if (queue_path_.empty()) return {};
   std::string error;
   auto text = persistence::read_file(queue_path_, &error);
+  std::size_t ended = 0;
   if (text) {
     json doc = json::parse(*text, nullptr, false);
     const int version = doc.is_object() ? doc.value("version", 0) : 0;
@@ -297,6 +299,17 @@ std::string Gateway::load_queue() {
       spdlog::error("queue: {} is damaged; set aside as {} (queued messages in it are not sent)",
                     queue_path_, aside.empty() ? "(rename failed)" : aside);
     } else {
+      // Items that ended after queue.json was last written (the journal says so) are not sent
+      // again: a crash loop shorter than the queue's save delay would otherwise redo the same
+      // head of the queue at every start.
+      if (auto items = doc["outbox"].find("items"); items != doc["outbox"].end() && items->is_array()) {
+        ended = items->size();
+        std::erase_if(items->get_ref<json::array_t&>(), [this](const json& item) {
+          return item.is_object() && ended_before_restart_.count(json_text(item, "id")) != 0;
+        });
+        ended -= items->size();
+      }
+      if (ended > 0) spdlog::info("queue: {} items that ended before the restart dropped", ended);
       for (const auto& w : outbox_.restore(doc["outbox"])) spdlog::warn("queue: {}", w);
       for (const auto& w : asks_.restore(doc["asks"])) spdlog::warn("queue: {}", w);
       spdlog::info("queue: {} queued items and {} open asks restored", outbox_.depth(),
@@ -305,7 +318,9 @@ std::string Gateway::load_queue() {
   } else if (!error.empty()) {
     spdlog::warn("queue: {}", error);
   }
-  queue_saved_revision_ = outbox_.revision() + asks_.revision();
+  // What is on disk is what was read, unless ended items were dropped: then it is out of date.
+  queue_saved_revision_ = outbox_.revision() + asks_.revision() - (ended > 0 ? 1 : 0);
+  ended_before_restart_.clear();
   // Files made for uploads that are no longer queued (a crash between the end and the removal).
   const std::string dir = upload_files_dir(settings_);
   std::error_code ec;
@@ -327,21 +342,22 @@ void Gateway::schedule_queue_save() {
   queue_timer_.start(std::chrono::milliseconds(1000), [this] { save_queue_now(); });
 }
 
-void Gateway::save_queue_now() {
-  if (queue_path_.empty()) return;
+bool Gateway::save_queue_now() {
+  if (queue_path_.empty()) return true;
   const std::uint64_t revision = outbox_.revision() + asks_.revision();
-  if (revision == queue_saved_revision_) return;
+  if (revision == queue_saved_revision_) return true;
   queue_timer_.cancel();
   json doc = {{"version", kQueueVersion}, {"outbox", outbox_.to_json()}, {"asks", asks_.to_json()}};
   if (auto err = persistence::ensure_directory(settings_.state_dir); !err.empty()) {
     spdlog::error("queue: {}", err);
-    return;
+    return false;
   }
   if (auto err = persistence::write_atomic(queue_path_, doc.dump(), 0600); !err.empty()) {
     spdlog::error("queue: {}", err);
-    return;
+    return false;
   }
   queue_saved_revision_ = revision;
+  return true;
 }
 
 }  // namespace rcgate::app

@@ -483,6 +483,46 @@ TEST_F(Scenarios, AnAlertQueuedWhileRocketChatIsAwayIsDeliveredOnce) {
   EXPECT_EQ(ok("GET", "/api/v1/messages/" + id)["status"], "sent");
 }
 
+// Sent, then killed before queue.json's next write (a second later): the journal says the item
+// ended, so the next start does not send it again.
+TEST_F(Scenarios, AnAlertDeliveredJustBeforeACrashIsNotSentAgain) {
+  start();
+  ASSERT_TRUE(ready()) << daemon->log();
+  // Queued while the server is away (so queue.json holds it), then delivered when it is back.
+  sim.post("faults", {{"refuse_connections", true}});
+  sim.post("connections/drop");
+  ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/health")["connected"] == false; }, 5s));
+  auto r = call("POST", "/api/v1/send", {{"device", "general"}, {"text", "Front door opened"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = json::parse(r.body)["data"]["id"];
+  sim.post("faults", {{"refuse_connections", false}});
+  ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/messages/" + id)["status"] == "sent"; },
+                         15s, 10ms));
+  daemon->kill9();
+  // queue.json is written before the API answers "queued", a second after a change otherwise.
+  const bool still_queued = fs::exists(dir.file("state/queue.json")) &&
+                            read_file(dir.file("state/queue.json")).find(id) != std::string::npos;
+  if (still_queued) {
+    ASSERT_NE(read_file(dir.file("state/state.journal")).find("{\"done\":\"" + id + "\"}"),
+              std::string::npos)
+        << "the end of the item is in the journal";
+  }
+  restart();
+  ASSERT_TRUE(ready()) << daemon->log();
+  if (still_queued) {
+    EXPECT_NE(daemon->log().find("queue: 1 items that ended before the restart dropped"),
+              std::string::npos)
+        << daemon->log();
+  }
+  EXPECT_EQ(ok("GET", "/api/v1/health")["queue_depth"], 0);
+  if (still_queued) {
+    EXPECT_EQ(read_file(dir.file("state/queue.json")).find(id), std::string::npos)
+        << "written again without it";
+  }
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(bot_posts("general", "Front door opened").size(), 1u);
+}
+
 TEST_F(Scenarios, AnExpiredAlertIsReported) {
   start();
   ASSERT_TRUE(ready()) << daemon->log();
