@@ -354,6 +354,15 @@ json Error::to_json() const {
     if (ec == std::errc() && ptr == last) {
       out["error"] = value;
       wrote_number = true;
+    } else {
+      // A fractional code ("444.5", kept as number_text wrote it) is a number too: written as
+      // text it would read back as a string code.
+      double fractional = 0;
+      auto [end, error] = std::from_chars(first, last, fractional);
+      if (error == std::errc() && end == last && std::isfinite(fractional)) {
+        out["error"] = fractional;
+        wrote_number = true;
+      }
     }
   }
   if (!wrote_number) out["error"] = code;

@@ -304,6 +304,17 @@ TEST(DdpError, ToJsonMeteorShape) {
   Error odd = make_error("abc");
   odd.numeric = true;
   EXPECT_EQ(odd.to_json()["error"], "abc");
+  // fuzz_ddp finding: a fractional numeric code was written back as text, so a re-encoded nosub
+  // read back with a string code.
+  const std::string frame = R"({"msg":"nosub","id":"{1","error":{"error":444.444403,"reason":"Not allowed"}})";
+  auto first = must_parse(frame);
+  ASSERT_TRUE(first.error);
+  EXPECT_EQ(first.error->code, "444.444403");
+  EXPECT_TRUE(first.error->numeric);
+  auto again = must_parse(encode_nosub(first.id, first.error));
+  ASSERT_TRUE(again.error);
+  EXPECT_EQ(again.error->code, "444.444403");
+  EXPECT_TRUE(again.error->numeric);
 }
 
 TEST(DdpError, TimeToReset) {
