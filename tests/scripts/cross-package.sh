@@ -8,9 +8,9 @@
 # again on exit (with every package of that architecture this script installed), so a broken
 # foreign package index never reaches the native build, CI or anyone else's apt-get. When an
 # architecture's index cannot be fetched the script says so and goes on with the others.
-# libyaml-cpp-dev is not Multi-Arch: installing its foreign variant would remove the native one,
-# so only the co-installable runtime library is installed and CMake is given a small config
-# for it (the headers are the same on every architecture).
+# libyaml-cpp-dev and libsimdjson-dev are not Multi-Arch: installing a foreign variant would
+# remove the native one, so only the co-installable runtime libraries are installed and CMake is
+# given a small config for each (the headers are the same on every architecture).
 # PKG_DIR (default ./build-pkg) receives the builds, the packages and the logs. JOBS=N.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -97,7 +97,7 @@ build_arch() {
     fi
   fi
   local dev=(libc6-dev libstdc++-12-dev libboost1.74-dev libssl-dev libspdlog-dev libfmt-dev
-             libyaml-cpp0.7 libmosquitto-dev libgtest-dev libgmock-dev pkgconf)
+             libyaml-cpp0.7 libsimdjson14 libmosquitto-dev libgtest-dev libgmock-dev pkgconf)
   echo "== $arch: installing ${dev[*]/%/:$arch}"
   if ! apt-get install -y --no-install-recommends "${dev[@]/%/:$arch}" >"$dir/apt-install.log" 2>&1; then
     tail -15 "$dir/apt-install.log" | sed 's/^/     /'
@@ -113,6 +113,17 @@ if(NOT TARGET yaml-cpp)
   set_target_properties(yaml-cpp PROPERTIES IMPORTED_LOCATION "/usr/lib/$triplet/libyaml-cpp.so.0.7")
 endif()
 CMAKE
+  # simdjson likewise (libsimdjson-dev is not Multi-Arch either; simdjson.h is the same header
+  # for every architecture and picks its kernels at run time).
+  mkdir -p "$dir/cmake/simdjson"
+  cat >"$dir/cmake/simdjson/simdjson-config.cmake" <<CMAKE
+if(NOT TARGET simdjson::simdjson)
+  add_library(simdjson::simdjson SHARED IMPORTED)
+  set_target_properties(simdjson::simdjson PROPERTIES
+    IMPORTED_LOCATION "/usr/lib/$triplet/libsimdjson.so.14"
+    INTERFACE_INCLUDE_DIRECTORIES "/usr/include")
+endif()
+CMAKE
 
   local src="$dir/src/rcgate-$version"
   mkdir -p "$src"
@@ -125,8 +136,9 @@ CMAKE
   echo "== $arch: dpkg-buildpackage -a$arch (unit tests under qemu-$( [ "$arch" = arm64 ] && echo aarch64 || echo arm)-static), log: $log"
   local start
   start=$(date +%s)
-  # -d: the build dependencies are checked above by apt (yaml-cpp's -dev is the runtime + shim).
-  if ! (cd "$src" && RCGATE_EXTRA_CMAKE_ARGS="-Dyaml-cpp_DIR=$dir/cmake/yaml-cpp" \
+  # -d: the build dependencies are checked above by apt (yaml-cpp's and simdjson's -dev are the
+  # runtime + shim).
+  if ! (cd "$src" && RCGATE_EXTRA_CMAKE_ARGS="-Dyaml-cpp_DIR=$dir/cmake/yaml-cpp -Dsimdjson_DIR=$dir/cmake/simdjson" \
         DEB_BUILD_OPTIONS="parallel=$jobs crossbuildcanrunhostbinaries" \
         dpkg-buildpackage -us -uc -B -d -a"$arch") >"$log" 2>&1; then
     tail -30 "$log" | sed 's/^/     /'
