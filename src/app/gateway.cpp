@@ -99,7 +99,7 @@ std::string Gateway::load_state() {
   router_.restore(loaded.state.router);
   spdlog::info("state: {} devices and {} people restored from {}", devices_.size(),
                users_.seen().size(), state_path_);
-  saved_revision_ = devices_.revision() + users_.revision() + router_.revision();
+  saved_revision_ = state_revision();
   return replay_and_load_queue();
 }
 
@@ -542,7 +542,7 @@ void Gateway::save_now() {
   if (state_path_.empty()) return;
   // queue.json first: once both files are written, the journal's records are in them.
   const bool queue_saved = save_queue_now();
-  std::uint64_t revision = devices_.revision() + users_.revision() + router_.revision();
+  std::uint64_t revision = state_revision();
   if (revision == saved_revision_) {
     if (queue_saved && journal_records_ > 0) reset_journal();
     return;

@@ -114,6 +114,10 @@ class Gateway {
   std::string replay_and_load_queue();
   void reset_journal();
   void schedule_save();
+  // Moves whenever anything state.json holds changes.
+  std::uint64_t state_revision() const {
+    return devices_.revision() + users_.revision() + router_.revision();
+  }
   // Open asks see the message first; true when one took it.
   bool offer_to_asks(const rc::Message& m, const rc::Classification& c);
   void on_asks_closed(std::vector<core::AskClosed> closed);

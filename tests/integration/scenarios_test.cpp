@@ -136,6 +136,12 @@ class Scenarios : public ::testing::Test {
     if (daemon) daemon->stop();
   }
   // Logged in and the bot's rooms known as devices (the list arrives just after the login).
+  // Rocket.Chat goes away (connections dropped and refused) and rcgate has noticed.
+  bool server_away() {
+    sim.post("faults", {{"refuse_connections", true}});
+    sim.post("connections/drop");
+    return eventually([&] { return ok("GET", "/api/v1/health")["connected"] == false; }, 5s);
+  }
   bool ready() {
     return daemon->wait_online() && eventually([&] {
              auto r = call("GET", "/api/v1/devices");
@@ -459,9 +465,7 @@ TEST_F(Scenarios, TheCommandsTalkToTheRunningDaemon) {
 TEST_F(Scenarios, AnAlertQueuedWhileRocketChatIsAwayIsDeliveredOnce) {
   start();
   ASSERT_TRUE(ready()) << daemon->log();
-  sim.post("faults", {{"refuse_connections", true}});
-  sim.post("connections/drop");
-  ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/health")["connected"] == false; }, 5s));
+  ASSERT_TRUE(server_away()) << daemon->log();
 
   auto r = call("POST", "/api/v1/send", {{"device", "general"}, {"text", "Smoke alarm!"}});
   ASSERT_EQ(r.status, 202) << r.body;
@@ -489,9 +493,7 @@ TEST_F(Scenarios, AnAlertDeliveredJustBeforeACrashIsNotSentAgain) {
   start();
   ASSERT_TRUE(ready()) << daemon->log();
   // Queued while the server is away (so queue.json holds it), then delivered when it is back.
-  sim.post("faults", {{"refuse_connections", true}});
-  sim.post("connections/drop");
-  ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/health")["connected"] == false; }, 5s));
+  ASSERT_TRUE(server_away()) << daemon->log();
   auto r = call("POST", "/api/v1/send", {{"device", "general"}, {"text", "Front door opened"}});
   ASSERT_EQ(r.status, 202) << r.body;
   const std::string id = json::parse(r.body)["data"]["id"];
@@ -526,9 +528,7 @@ TEST_F(Scenarios, AnAlertDeliveredJustBeforeACrashIsNotSentAgain) {
 TEST_F(Scenarios, AnExpiredAlertIsReported) {
   start();
   ASSERT_TRUE(ready()) << daemon->log();
-  sim.post("faults", {{"refuse_connections", true}});
-  sim.post("connections/drop");
-  ASSERT_TRUE(eventually([&] { return ok("GET", "/api/v1/health")["connected"] == false; }, 5s));
+  ASSERT_TRUE(server_away()) << daemon->log();
   auto r = call("POST", "/api/v1/send", {{"device", "general"}, {"text", "Door open"}, {"ttl", 1}});
   ASSERT_EQ(r.status, 202) << r.body;
   const std::string id = json::parse(r.body)["data"]["id"];
