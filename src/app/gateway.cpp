@@ -106,34 +106,37 @@ std::string Gateway::load_state() {
 // The journal holds what happened after the last writes of state.json and queue.json: both are
 // read first, the journal is applied on top, then both are written and the journal emptied.
 std::string Gateway::replay_and_load_queue() {
-  replay_journal();
-  if (auto error = load_queue(); !error.empty()) return error;
-  if (journal_records_ > 0) save_now();
+  if (auto error = load_queue(replay_journal()); !error.empty()) return error;
+  if (journal_.records() > 0) save_now();
   return {};
 }
 
 // What was acted on after the last state.json write: replayed, then folded into state.json at
 // once so that the journal starts empty.
-void Gateway::replay_journal() {
+Gateway::QueueReplay Gateway::replay_journal() {
+  QueueReplay queue;
   std::vector<std::string> lines;
   if (auto err = persistence::ensure_directory(settings_.state_dir); !err.empty()) {
     spdlog::error("state: {}", err);
-    return;
+    return queue;
   }
   if (auto err = journal_.open(lines); !err.empty()) {
-    spdlog::error("state: {}; messages acted on are saved with state.json only", err);
-    return;
+    spdlog::error("state: {}; what rcgate acts on and queues is saved with state.json and "
+                  "queue.json only",
+                  err);
+    return queue;
   }
   std::size_t replayed = 0;
-  journal_records_ = lines.size();
   for (const auto& line : lines) {
-    const json record = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    json record = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (record.is_object() && !json_text(record, "handled").empty()) {
       router_.remember_handled(json_text(record, "handled"));
     } else if (record.is_object() && !json_text(record, "noticed").empty()) {
       router_.remember_noticed(json_text(record, "noticed"));
     } else if (record.is_object() && !json_text(record, "done").empty()) {
-      ended_before_restart_.insert(json_text(record, "done"));  // applied by load_queue()
+      queue.ended.insert(json_text(record, "done"));
+    } else if (record.is_object() && record.contains("queued") && record["queued"].is_object()) {
+      queue.queued.push_back(std::move(record["queued"]));
     } else {
       spdlog::warn("state: skipped an unreadable line of {}: {:.100}", journal_.path(), line);
       continue;
@@ -141,17 +144,21 @@ void Gateway::replay_journal() {
     ++replayed;
   }
   if (replayed > 0) {
-    spdlog::info("state: {} record(s) of messages acted on since the last save replayed from {}",
+    spdlog::info("state: {} record(s) of what was acted on or queued since the last save "
+                 "replayed from {}",
                  replayed, journal_.path());
   }
+  return queue;
 }
 
 void Gateway::journal(const char* what, const std::string& id) {
   if (state_path_.empty()) return;
-  const auto error =
-      journal_.append(json({{what, id}}).dump(-1, ' ', false, json::error_handler_t::replace));
-  if (error.empty()) ++journal_records_;
-  note_journal_error(error);
+  journal(json{{what, id}});
+}
+
+void Gateway::journal(const json& record) {
+  note_journal_error(
+      journal_.append(record.dump(-1, ' ', false, json::error_handler_t::replace)));
 }
 
 // A full or read-only disk: said once, and once more when it works again. rcgate goes on
@@ -170,16 +177,39 @@ void Gateway::note_journal_error(const std::string& error) {
 
 void Gateway::answer_after_sync(core::Decision decision) {
   to_answer_.push_back(std::move(decision));
-  if (to_answer_.size() == 1) loop_.post([this] { answer_pending(); });
+  schedule_flush();
 }
 
-void Gateway::answer_pending() {
-  if (to_answer_.empty()) return;
+void Gateway::when_durable(std::function<void()> fn) {
+  if (!journal_.is_open() || journal_failing_) {
+    save_queue_now();
+    return fn();
+  }
+  when_durable_.push_back(std::move(fn));
+  schedule_flush();
+}
+
+void Gateway::schedule_flush() {
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  loop_.post([this] { flush_pending(); });
+}
+
+// The end of a loop turn: one fdatasync for everything journaled during it, then the decisions
+// and the callers waiting for it.
+void Gateway::flush_pending() {
+  flush_posted_ = false;
+  if (to_answer_.empty() && when_durable_.empty()) return;
   if (journal_.unsynced()) note_journal_error(journal_.sync());
+  if (journal_failing_ && !when_durable_.empty()) save_queue_now();
   auto decisions = std::move(to_answer_);
   to_answer_.clear();
-  if (!running_) return;
-  for (const auto& decision : decisions) answer(decision);
+  auto waiting = std::move(when_durable_);
+  when_durable_.clear();
+  if (running_) {
+    for (const auto& decision : decisions) answer(decision);
+  }
+  for (auto& fn : waiting) fn();
 }
 
 void Gateway::set_engines(std::vector<std::shared_ptr<rcgate::InteractionEngine>> engines) {
@@ -217,7 +247,7 @@ void Gateway::start() {
 
 void Gateway::stop() {
   if (!running_) return;
-  answer_pending();  // journaled already: their answers go to the queue saved below
+  flush_pending();  // journaled already: their answers go to the queue saved below
   running_ = false;
   outbox_.set_online(false);
   if (client_) client_->stop("rcgate is shutting down");
@@ -284,41 +314,82 @@ void Gateway::reconcile_and_catch_up() {
   });
 }
 
+// What a room's catch-up has read so far: the pages come newest first, and the messages are
+// handled oldest first once the last page is in.
+struct Gateway::CatchUp {
+  std::string room_id;
+  std::string type;
+  rc::RoomMeta meta;
+  rc::RestClient::HistoryPage page;
+  std::vector<rc::Message> messages;  // newest first
+  std::set<std::string> ids;          // a message on two pages is read once
+};
+
 void Gateway::catch_up_room(const std::string& room_id, const std::string& type,
                             const std::string& name) {
   auto since = router_.catch_up_since(room_id, scheduler_.now_ms());
   if (!since) return;
-  client_->rest().history(type, room_id, *since, 100, [this, room_id, type, name](rc::RestResult r) {
+  auto read = std::make_shared<CatchUp>();
+  read->room_id = room_id;
+  read->type = type;
+  read->meta.present = true;
+  read->meta.participant = true;
+  read->meta.room_type = type;
+  read->meta.room_name = type == "d" ? "" : name;
+  read->page.oldest_ms = *since;
+  read->page.count = kCatchUpPage;
+  read_history_page(std::move(read));
+}
+
+void Gateway::read_history_page(std::shared_ptr<CatchUp> read) {
+  const auto page = read->page;
+  client_->rest().history(read->type, read->room_id, page, [this, read](rc::RestResult r) {
     if (!running_) return;
     if (!r.ok()) {
-      spdlog::warn("catch-up: cannot read the history of {} ({})", room_id, r.error);
+      spdlog::warn("catch-up: cannot read the history of {} ({})", read->room_id, r.error);
       retry_catch_up();
       return;
     }
     if (!r.body.contains("messages") || !r.body["messages"].is_array()) return;
     const json& messages = r.body["messages"];
-    rc::RoomMeta meta;
-    meta.present = true;
-    meta.participant = true;
-    meta.room_type = type;
-    meta.room_name = type == "d" ? "" : name;
-    int handled = 0;
-    // The server returns the newest first: handle them in the order they were written.
-    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+    for (const auto& doc : messages) {
       std::string why;
-      auto m = rc::parse_rest_message(*it, meta, &why);
+      auto m = rc::parse_rest_message(doc, read->meta, &why);
       if (!m) {
-        spdlog::warn("catch-up: skipped a message of {} ({})", room_id, why);
+        spdlog::warn("catch-up: skipped a message of {} ({})", read->room_id, why);
         continue;
       }
-      auto c = client_->classifier().classify(*m);
-      on_message(*m, c, core::Source::CatchUp);
-      ++handled;
+      if (read->ids.insert(m->id).second) read->messages.push_back(std::move(*m));
     }
-    router_.caught_up(room_id);
-    schedule_save();
-    if (handled > 0) spdlog::debug("catch-up: {} messages read in {}", handled, room_id);
+    // A full page: older messages may wait behind it. The next pages stop at the newest message
+    // of the first one, so that messages arriving meanwhile (read live) do not shift the offsets.
+    if (messages.size() >= static_cast<std::size_t>(read->page.count)) {
+      if (read->messages.size() < kCatchUpMaxMessages) {
+        if (read->page.latest_ms == 0 && !read->messages.empty()) {
+          read->page.latest_ms = read->messages.front().ts_ms;
+        }
+        read->page.offset += static_cast<int>(messages.size());
+        return read_history_page(read);
+      }
+      spdlog::warn("catch-up: more than {} messages in {} since rcgate last read it; the older "
+                   "ones are not read",
+                   kCatchUpMaxMessages, read->room_id);
+    }
+    finish_catch_up(*read);
   });
+}
+
+void Gateway::finish_catch_up(CatchUp& read) {
+  // Handled in the order they were written.
+  for (auto it = read.messages.rbegin(); it != read.messages.rend(); ++it) {
+    auto c = client_->classifier().classify(*it);
+    on_message(*it, c, core::Source::CatchUp);
+  }
+  router_.caught_up(read.room_id);
+  schedule_save();
+  if (!read.messages.empty()) {
+    spdlog::debug("catch-up: {} messages read in {}", read.messages.size(), read.room_id);
+  }
 }
 
 void Gateway::on_room_changed(const std::string& action, const json& room) {
@@ -544,7 +615,7 @@ void Gateway::save_now() {
   const bool queue_saved = save_queue_now();
   std::uint64_t revision = state_revision();
   if (revision == saved_revision_) {
-    if (queue_saved && journal_records_ > 0) reset_journal();
+    if (queue_saved) fold_journal();
     return;
   }
   save_timer_.cancel();
@@ -562,13 +633,15 @@ void Gateway::save_now() {
     return;
   }
   saved_revision_ = revision;
-  if (queue_saved) reset_journal();
+  if (queue_saved) fold_journal();
 }
 
-void Gateway::reset_journal() {
-  const auto error = journal_.reset();
-  if (error.empty()) journal_records_ = 0;
-  note_journal_error(error);
+void Gateway::fold_journal() {
+  if (journal_.records() == 0 || state_revision() != saved_revision_ ||
+      queue_saved_revision_ != outbox_.revision() + asks_.revision()) {
+    return;
+  }
+  note_journal_error(journal_.reset());
 }
 
 }  // namespace rcgate::app

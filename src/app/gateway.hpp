@@ -8,7 +8,9 @@
 // loop turn, and folded into state.json at its next write.
 //
 // Everything the bot posts (answers, sends, ask questions and their edits, uploads) goes through
-// one outbound queue (core::Outbox), kept with the open asks in <state_dir>/queue.json. Open asks
+// one outbound queue (core::Outbox), kept with the open asks in <state_dir>/queue.json, written
+// a second after a change. Each item queued and each item that ended is journaled too, so that a
+// caller hears "queued" after one journal flush, not after a rewrite of the whole queue. Open asks
 // see every readable message before the router: an answer (or a reply that is not one) is taken
 // by the ask and never reaches the interaction engines.
 #include <chrono>
@@ -88,9 +90,12 @@ class Gateway {
   const config::Settings& settings() const { return settings_; }
 
   void save_now();
-  // Writes queue.json now when anything changed (before answering "queued" to a caller).
-  // False when it could not be written.
+  // Writes queue.json now when anything changed. False when it could not be written.
   bool save_queue_now();
+  // Calls `fn` once everything queued so far survives a crash: after the journal flush at the end
+  // of this loop turn (one fdatasync for every caller of the turn), or, when the journal cannot
+  // be written, after queue.json is written. Before answering "queued" to a caller.
+  void when_durable(std::function<void()> fn);
 
  private:
   void on_online(const rc::Identity& identity);
@@ -98,7 +103,14 @@ class Gateway {
   void on_room_changed(const std::string& action, const nlohmann::json& room);
   void on_subscription_changed(const std::string& action, const nlohmann::json& sub);
   void reconcile_and_catch_up();
+  // Reads what a room said since rcgate last read it (at most the catch-up window), a page of
+  // kCatchUpPage at a time, up to kCatchUpMaxMessages, then handles it oldest first.
+  struct CatchUp;
+  static constexpr int kCatchUpPage = 100;
+  static constexpr std::size_t kCatchUpMaxMessages = 5000;
   void catch_up_room(const std::string& room_id, const std::string& type, const std::string& name);
+  void read_history_page(std::shared_ptr<CatchUp> read);
+  void finish_catch_up(CatchUp& read);
   // A failed listing or history read (a server restarting answers 502/503 or 429 at first):
   // reconcile and catch up again later, while the link stays up.
   void retry_catch_up();
@@ -107,12 +119,20 @@ class Gateway {
   // The message behind `decision` is journaled now; the decision is acted on once the journal
   // is flushed (after the other messages of this loop turn).
   void answer_after_sync(core::Decision decision);
-  void answer_pending();
+  void flush_pending();
+  void schedule_flush();
   void journal(const char* what, const std::string& id);
+  void journal(const nlohmann::json& record);
   void note_journal_error(const std::string& error);
-  void replay_journal();
+  // What the journal says about the queue, for load_queue().
+  struct QueueReplay {
+    std::set<std::string> ended;        // items that ended after queue.json was last written
+    std::vector<nlohmann::json> queued;  // items queued since (in order; some may be in it)
+  };
+  QueueReplay replay_journal();
   std::string replay_and_load_queue();
-  void reset_journal();
+  // Empties the journal once state.json and queue.json both hold what it says.
+  void fold_journal();
   void schedule_save();
   // Moves whenever anything state.json holds changes.
   std::uint64_t state_revision() const {
@@ -128,7 +148,7 @@ class Gateway {
   void send_in_room(const core::OutboxItem& item, const std::string& room_id,
                     core::Outbox::Done done);
   void on_outcome(const core::OutboxOutcome& outcome);
-  std::string load_queue();
+  std::string load_queue(QueueReplay replay);
   void schedule_queue_save();
 
   net::Loop& loop_;
@@ -145,9 +165,9 @@ class Gateway {
   std::uint64_t saved_revision_ = 0;
   persistence::Journal journal_;
   bool journal_failing_ = false;           // logged once until it works again
-  std::size_t journal_records_ = 0;        // in the journal since it was last emptied
-  std::set<std::string> ended_before_restart_;  // queue items the journal says ended
-  std::vector<core::Decision> to_answer_;  // waiting for the journal flush
+  std::vector<core::Decision> to_answer_;           // waiting for the journal flush
+  std::vector<std::function<void()>> when_durable_;  // likewise
+  bool flush_posted_ = false;
   rc::LinkStatus link_;
   EventBus events_;
   core::Outbox outbox_;
@@ -159,7 +179,8 @@ class Gateway {
   net::Timer catch_up_timer_;
   int catch_up_failures_ = 0;
   net::Timer queue_timer_;
-  std::uint64_t queue_saved_revision_ = 0;
+  static constexpr std::uint64_t kQueueUnsaved = ~std::uint64_t{0};
+  std::uint64_t queue_saved_revision_ = 0;  // kQueueUnsaved: queue.json is out of date
   std::map<std::uint64_t, std::unique_ptr<Camera>> fetches_;  // attachments being fetched
   std::uint64_t next_fetch_ = 1;
   bool running_ = false;

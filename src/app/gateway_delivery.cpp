@@ -47,6 +47,12 @@ std::string upload_files_dir(const config::Settings& settings) {
 core::EnqueueResult Gateway::enqueue(core::OutboxItem item, core::Outbox::Observer done) {
   auto result = outbox_.enqueue(std::move(item), std::move(done));
   if (!result.accepted) spdlog::warn("outbox: {}", result.error);
+  if (result.accepted && !result.duplicate && !state_path_.empty()) {
+    // Null when it ended already (sent at once): its "done" record is in the journal then.
+    if (json queued = outbox_.item_json(result.id); !queued.is_null()) {
+      journal(json{{"queued", std::move(queued)}});
+    }
+  }
   schedule_queue_save();
   return result;
 }
@@ -282,11 +288,14 @@ void Gateway::arm_ask_timer() {
 
 // ---- queue.json ---------------------------------------------------------------------------------
 
-std::string Gateway::load_queue() {
+std::string Gateway::load_queue(QueueReplay replay) {
   if (queue_path_.empty()) return {};
   std::string error;
   auto text = persistence::read_file(queue_path_, &error);
   std::size_t ended = 0;
+  const auto ended_before_restart = [&replay](const json& item) {
+    return item.is_object() && replay.ended.count(json_text(item, "id")) != 0;
+  };
   if (text) {
     json doc = json::parse(*text, nullptr, false);
     const int version = doc.is_object() ? doc.value("version", 0) : 0;
@@ -304,9 +313,7 @@ std::string Gateway::load_queue() {
       // head of the queue at every start.
       if (auto items = doc["outbox"].find("items"); items != doc["outbox"].end() && items->is_array()) {
         ended = items->size();
-        std::erase_if(items->get_ref<json::array_t&>(), [this](const json& item) {
-          return item.is_object() && ended_before_restart_.count(json_text(item, "id")) != 0;
-        });
+        std::erase_if(items->get_ref<json::array_t&>(), ended_before_restart);
         ended -= items->size();
       }
       if (ended > 0) spdlog::info("queue: {} items that ended before the restart dropped", ended);
@@ -318,9 +325,22 @@ std::string Gateway::load_queue() {
   } else if (!error.empty()) {
     spdlog::warn("queue: {}", error);
   }
-  // What is on disk is what was read, unless ended items were dropped: then it is out of date.
-  queue_saved_revision_ = outbox_.revision() + asks_.revision() - (ended > 0 ? 1 : 0);
-  ended_before_restart_.clear();
+  // Items queued after queue.json was written (acknowledged as queued once journaled): after
+  // the ones it holds, in the order they were queued.
+  json later = json::array();
+  for (auto& item : replay.queued) {
+    if (ended_before_restart(item) || outbox_.status(json_text(item, "id"))) continue;
+    later.push_back(std::move(item));
+  }
+  if (!later.empty()) {
+    const std::size_t before = outbox_.depth();
+    for (const auto& w : outbox_.restore(json{{"items", later}})) spdlog::warn("queue: {}", w);
+    spdlog::info("queue: {} items queued after the last save restored from {}",
+                 outbox_.depth() - before, journal_.path());
+  }
+  // What is on disk is what was read, unless the journal changed it.
+  queue_saved_revision_ = ended > 0 || !later.empty() ? kQueueUnsaved
+                                                       : outbox_.revision() + asks_.revision();
   // Files made for uploads that are no longer queued (a crash between the end and the removal).
   const std::string dir = upload_files_dir(settings_);
   std::error_code ec;
@@ -339,7 +359,9 @@ std::string Gateway::load_queue() {
 
 void Gateway::schedule_queue_save() {
   if (queue_path_.empty() || queue_timer_.pending()) return;
-  queue_timer_.start(std::chrono::milliseconds(1000), [this] { save_queue_now(); });
+  queue_timer_.start(std::chrono::milliseconds(1000), [this] {
+    if (save_queue_now()) fold_journal();
+  });
 }
 
 bool Gateway::save_queue_now() {

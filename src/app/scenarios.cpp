@@ -382,13 +382,16 @@ void Scenarios::queue_and_answer(core::OutboxItem item, Reply reply) {
     return waiter->answer(ApiReply::failure(503, "unavailable", "not queued: " + result.error));
   }
   if (waiter->answered) return;  // it went out (or failed) already
-  auto queued = [this, waiter, id] {
+  auto queued = [this, waiter, id, alive] {
     // Acknowledged as queued only once it is on disk: a crash now does not lose it.
-    gateway_.save_queue_now();
-    auto st = gateway_.outbox().status(id);
-    json data = st ? status_json(*st) : json{{"id", id}};
-    data["status"] = "queued";
-    waiter->answer(ApiReply::success(std::move(data), 202));
+    gateway_.when_durable([this, waiter, id, alive] {
+      // Answered meanwhile (it ended: that outcome was the answer), or shutting down.
+      if (waiter->answered || alive.expired()) return;
+      auto st = gateway_.outbox().status(id);
+      json data = st ? status_json(*st) : json{{"id", id}};
+      data["status"] = "queued";
+      waiter->answer(ApiReply::success(std::move(data), 202));
+    });
   };
   if (result.sending && settings_.api.send_wait.count() > 0) {
     waiter->timer = std::make_unique<net::Timer>(loop_);

@@ -533,6 +533,22 @@ void Outbox::arm_timer(std::int64_t now) {
 
 // ---- persistence ------------------------------------------------------------------------------
 
+namespace {
+
+json item_document(const OutboxItem& item) {
+  return {{"id", item.id},
+          {"kind", to_string(item.kind)},
+          {"room_id", item.room_id},
+          {"user", item.user},
+          {"payload", item.payload},
+          {"created", item.created_ms},
+          {"expires", item.expires_ms},
+          {"attempts", item.attempts},
+          {"last_error", item.last_error}};
+}
+
+}  // namespace
+
 json Outbox::to_json() const {
   std::vector<const Entry*> ordered;
   ordered.reserve(entries_.size());
@@ -540,19 +556,13 @@ json Outbox::to_json() const {
   std::sort(ordered.begin(), ordered.end(),
             [](const Entry* a, const Entry* b) { return a->seq < b->seq; });
   json items = json::array();
-  for (const Entry* e : ordered) {
-    const OutboxItem& item = e->item;
-    items.push_back({{"id", item.id},
-                     {"kind", to_string(item.kind)},
-                     {"room_id", item.room_id},
-                     {"user", item.user},
-                     {"payload", item.payload},
-                     {"created", item.created_ms},
-                     {"expires", item.expires_ms},
-                     {"attempts", item.attempts},
-                     {"last_error", item.last_error}});
-  }
+  for (const Entry* e : ordered) items.push_back(item_document(e->item));
   return {{"version", kDocumentVersion}, {"items", std::move(items)}};
+}
+
+json Outbox::item_json(const std::string& id) const {
+  const auto it = entries_.find(id);
+  return it == entries_.end() ? json() : item_document(it->second.item);
 }
 
 std::vector<std::string> Outbox::restore(const json& document) {

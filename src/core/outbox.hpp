@@ -190,6 +190,9 @@ class Outbox {
   // Persistence. The document lists the queued items (in flight ones too: their outcome is not
   // known, and their id keeps a second post from showing twice) in enqueue order.
   nlohmann::json to_json() const;
+  // One queued item as to_json() writes it (null when `id` is not queued): what a journal keeps
+  // of an item between two writes of the whole document. restore() reads a list of them.
+  nlohmann::json item_json(const std::string& id) const;
   // Adds the items of a document written by to_json() after those already queued, skipping (and
   // describing in the returned warnings) entries that cannot be used and ids already queued.
   // Items past their expiry are reported expired shortly after, from a timer, as are the others

@@ -53,6 +53,8 @@ std::string Journal::open(std::vector<std::string>& lines) {
     close();
     return error_;
   }
+  records_ = lines.size();
+  size_ = static_cast<off_t>(start);
   error_.clear();
   return {};
 }
@@ -69,11 +71,17 @@ std::string Journal::append(std::string_view line) {
     const ssize_t n = ::write(fd_, data, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_text("cannot write", path_);
+      std::string error = errno_text("cannot write", path_);
+      if (left < record.size() && ::ftruncate(fd_, size_) != 0) {
+        error += " (and cannot cut the part written)";
+      }
+      return error;
     }
     data += n;
     left -= static_cast<std::size_t>(n);
   }
+  size_ += static_cast<off_t>(record.size());
+  ++records_;
   unsynced_ = true;
   return {};
 }
@@ -88,6 +96,8 @@ std::string Journal::sync() {
 std::string Journal::reset() {
   if (fd_ < 0) return {};
   if (::ftruncate(fd_, 0) != 0) return errno_text("cannot empty", path_);
+  size_ = 0;
+  records_ = 0;
   unsynced_ = false;
   return {};
 }

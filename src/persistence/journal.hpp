@@ -7,6 +7,9 @@
 //
 // A crash can leave a torn last line: open() drops it (and cuts it off the file), so that the
 // next append starts on a fresh line.
+#include <sys/types.h>
+
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +24,9 @@ class Journal {
   Journal& operator=(const Journal&) = delete;
 
   const std::string& path() const { return path_; }
+  bool is_open() const { return fd_ >= 0; }
+  // Lines in the journal: those open() found plus those appended since, until reset().
+  std::size_t records() const { return records_; }
 
   // Opens (creating it, mode 0600) and returns the complete lines already in it, in order.
   // Empty string on success, otherwise what went wrong (the journal then stays closed and
@@ -28,7 +34,8 @@ class Journal {
   std::string open(std::vector<std::string>& lines);
 
   // Adds one line (`line` must not contain '\n'). Written with write(2) at once: it survives
-  // the process being killed; sync() makes it survive a power cut too.
+  // the process being killed; sync() makes it survive a power cut too. A write that fails part
+  // way (a full disk) is cut off again, so that the next line does not continue a torn one.
   std::string append(std::string_view line);
   bool unsynced() const { return unsynced_; }
   // fdatasync when anything was appended since the last sync.
@@ -41,6 +48,8 @@ class Journal {
   std::string path_;
   int fd_ = -1;
   bool unsynced_ = false;
+  std::size_t records_ = 0;
+  off_t size_ = 0;  // bytes of complete lines
   std::string error_;  // why open() failed
 };
 

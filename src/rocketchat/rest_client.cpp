@@ -223,14 +223,16 @@ void RestClient::public_setting(const std::string& id, Callback cb) {
 }
 
 void RestClient::history(const std::string& room_type, const std::string& room_id,
-                         std::int64_t oldest_ms, int count, Callback cb) {
+                         HistoryPage page, Callback cb) {
   const char* endpoint = room_type == "p"   ? "groups.history"
                          : room_type == "d" ? "im.history"
                                             : "channels.history";
-  get(std::string("/api/v1/") + endpoint + "?roomId=" + url_encode(room_id) +
-          "&oldest=" + url_encode(format_iso_time(oldest_ms)) + "&inclusive=true&count=" +
-          std::to_string(count),
-      std::move(cb));
+  std::string target = std::string("/api/v1/") + endpoint + "?roomId=" + url_encode(room_id) +
+                       "&oldest=" + url_encode(format_iso_time(page.oldest_ms));
+  if (page.latest_ms > 0) target += "&latest=" + url_encode(format_iso_time(page.latest_ms));
+  if (page.offset > 0) target += "&offset=" + std::to_string(page.offset);
+  target += "&inclusive=true&count=" + std::to_string(page.count);
+  get(target, std::move(cb));
 }
 
 void RestClient::submit(std::shared_ptr<Pending> p) {

@@ -83,10 +83,17 @@ class RestClient {
   void room_info(const std::string& room_id, Callback cb);
   void im_create(const std::string& username, Callback cb);
   void public_setting(const std::string& id, Callback cb);
-  // Messages of a room since `oldest_ms` (inclusive), newest first, as the server returns them.
+  // One page of a room's messages between `oldest_ms` and `latest_ms` (both inclusive; latest 0:
+  // up to now), newest first as the server returns them, skipping the `offset` newest.
   // room_type picks the endpoint: "c" channels, "p" groups, "d" im.
-  void history(const std::string& room_type, const std::string& room_id, std::int64_t oldest_ms,
-               int count, Callback cb);
+  struct HistoryPage {
+    std::int64_t oldest_ms = 0;
+    std::int64_t latest_ms = 0;
+    int offset = 0;
+    int count = 100;
+  };
+  void history(const std::string& room_type, const std::string& room_id, HistoryPage page,
+               Callback cb);
 
   // Posts a file in a room (PROTOCOL.md §7.3), streamed from disk on a connection of its own
   // (a long upload does not hold up messages): rooms.media then rooms.mediaConfirm; on servers

@@ -61,8 +61,8 @@ class Gateway : public ::testing::Test {
   void TearDown() override {
     if (daemon) daemon->stop();
   }
-  bool replies_in(const std::string& room, std::size_t n) {
-    return eventually([&] { return bot_messages(sim, room).size() >= n; }, 8s);
+  bool replies_in(const std::string& room, std::size_t n, std::chrono::milliseconds within = 8s) {
+    return eventually([&] { return bot_messages(sim, room).size() >= n; }, within);
   }
 };
 
@@ -281,12 +281,35 @@ TEST_F(Gateway, ADirectMessageSentWhileDownIsAnsweredExactlyOnce) {
   daemon->start();
   ASSERT_TRUE(daemon->wait_online()) << daemon->log();
   if (in_journal) {
-    EXPECT_NE(daemon->log().find("record(s) of messages acted on since the last save replayed"),
+    EXPECT_NE(daemon->log().find("record(s) of what was acted on or queued since the last save replayed"),
               std::string::npos)
         << daemon->log();
   }
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(bot_messages(sim, kAliceDm).size(), 2u) << daemon->log();
+}
+
+// After a long outage the history holds more than one page (the server gives 100 messages at a
+// time): every page is read, and every missed DM answered once, oldest first.
+TEST_F(Gateway, AnOutageOfMoreThanAPageOfDirectMessagesIsCaughtUpWhole) {
+  auto config = household_config(sim.url(), dir.file("state"));
+  config.replace(config.find("messages: 20"), 12, "messages: 1000");  // alice asks a lot
+  daemon = std::make_unique<Daemon>(dir, config);
+  daemon->start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  dm(sim, "alice", "garage?");
+  ASSERT_TRUE(replies_in(kAliceDm, 1)) << daemon->log();
+  ASSERT_EQ(daemon->stop(), 0);
+
+  constexpr int kMissed = 250;
+  for (int i = 0; i < kMissed; ++i) dm(sim, "alice", "garage? " + std::to_string(i));
+  daemon->start();
+  ASSERT_TRUE(daemon->wait_online()) << daemon->log();
+  ASSERT_TRUE(replies_in(kAliceDm, 1 + kMissed, 30s)) << daemon->log();
+  std::this_thread::sleep_for(1000ms);
+  const auto replies = bot_messages(sim, kAliceDm);
+  EXPECT_EQ(replies.size(), 1u + kMissed) << "none twice";
+  EXPECT_EQ(daemon->log().find("are not read"), std::string::npos);
 }
 
 // A server coming back behind a proxy answers 503 to its first REST calls: the listing of the

@@ -45,7 +45,9 @@ TEST(Journal, DropsATornLastLineAndStartsTheNextRecordOnAFreshLine) {
   Lines lines;
   ASSERT_EQ(journal.open(lines), "");
   EXPECT_EQ(lines, (Lines{"one", "two"}));
+  EXPECT_EQ(journal.records(), 2u) << "the torn line is not a record";
   ASSERT_EQ(journal.append("three"), "");
+  EXPECT_EQ(journal.records(), 3u);
   EXPECT_EQ(read_file(path).value(), "one\ntwo\nthree\n");
 }
 
@@ -56,7 +58,9 @@ TEST(Journal, ResetEmptiesItAndAppendsStartAgainFromTheTop) {
   Lines lines;
   ASSERT_EQ(journal.open(lines), "");
   ASSERT_EQ(journal.append("old"), "");
+  EXPECT_EQ(journal.records(), 1u);
   ASSERT_EQ(journal.reset(), "");
+  EXPECT_EQ(journal.records(), 0u);
   EXPECT_FALSE(journal.unsynced());
   ASSERT_EQ(journal.append("new"), "");
   EXPECT_EQ(read_file(path).value(), "new\n");
@@ -71,6 +75,8 @@ TEST(Journal, AnUnopenableJournalSaysWhyOnEveryAppend) {
   EXPECT_NE(error.find("missing-dir/state.journal"), std::string::npos) << error;
   EXPECT_EQ(journal.append("x"), error);
   EXPECT_EQ(journal.sync(), "") << "nothing was appended, so nothing to flush";
+  EXPECT_FALSE(journal.is_open());
+  EXPECT_EQ(journal.records(), 0u);
 }
 
 }  // namespace
