@@ -8,6 +8,9 @@
 //               [--rcgate PATH]   (another rcgate binary, e.g. to compare two builds)
 //               [--state-parent DIR]  (rcgate's state_dir under DIR, e.g. /dev/shm: no disk
 //                                      flushes, to separate the CPU path from fsync latency)
+//               [--rcgate-only]  (no reference bot and no curl: rcgate's column alone, to
+//                                 compare two builds or profile; not the comparison the
+//                                 issue asks for)
 //   bench_table --rss-breakdown [--rooms 100] [--users 500] [--rcgate PATH]
 //               (only rcgate, idle and connected: VmRSS, RssAnon, RssFile and each mapping's Rss
 //                from /proc/<pid>/smaps, largest first; no reference bot needed)
@@ -63,6 +66,7 @@ struct Options {
   std::string rcgate = rcgate::test::rcgate_binary();
   std::string state_parent;  // where rcgate's state_dir goes (e.g. /dev/shm: no disk flushes)
   bool rss_breakdown = false;  // only rcgate idle, and where its resident memory is
+  bool rcgate_only = false;    // no reference bot and no curl: rcgate's column alone (profiling)
 };
 
 // One bot's figures; negative means "not measured".
@@ -495,18 +499,19 @@ int main(int argc, char** argv) {
     else if (a == "--rcgate") o.rcgate = next();
     else if (a == "--state-parent") o.state_parent = next();
     else if (a == "--rss-breakdown") o.rss_breakdown = true;
+    else if (a == "--rcgate-only") o.rcgate_only = true;
     else {
       std::fprintf(stderr,
                    "usage: %s --reference-bot DIR [--rooms N] [--users M] [--rate R] [--seconds S]\n"
                    "       [--mention-every K] [--upload-mb MB] [--bot-cpu C] [--sim-cpu C] [--json FILE]\n"
-                   "       [--rcgate PATH] [--state-parent DIR]\n"
+                   "       [--rcgate PATH] [--state-parent DIR] [--rcgate-only]\n"
                    "       %s --rss-breakdown [--rooms N] [--users M] [--rcgate PATH] [--state-parent DIR]\n",
                    argv[0], argv[0]);
       return 64;
     }
   }
   if (o.rss_breakdown) return rss_breakdown(o);
-  if (o.reference_dir.empty() || !std::filesystem::exists(o.reference_dir + "/node_modules/@rocket.chat/sdk")) {
+  if (!o.rcgate_only && (o.reference_dir.empty() || !std::filesystem::exists(o.reference_dir + "/node_modules/@rocket.chat/sdk"))) {
     std::fprintf(stderr, "--reference-bot DIR: the reference bot with its packages installed (npm ci) is required\n");
     return 64;
   }
@@ -526,10 +531,15 @@ int main(int argc, char** argv) {
   Figures ours, theirs, curl;
   std::fprintf(stderr, "bench: rcgate...\n");
   const bool ok1 = run_rcgate(sim, dir, o, big, ours);
-  std::fprintf(stderr, "bench: reference bot...\n");
-  const bool ok2 = run_reference(sim, dir, o, theirs);
-  std::fprintf(stderr, "bench: curl...\n");
-  measure_curl(sim, big, small, o, curl);
+  bool ok2 = true;
+  if (o.rcgate_only) {
+    theirs.notes = "not run (--rcgate-only)";
+  } else {
+    std::fprintf(stderr, "bench: reference bot...\n");
+    ok2 = run_reference(sim, dir, o, theirs);
+    std::fprintf(stderr, "bench: curl...\n");
+    measure_curl(sim, big, small, o, curl);
+  }
 
   double load[3] = {0, 0, 0};
   if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {

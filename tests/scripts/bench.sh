@@ -3,7 +3,8 @@
 # RelWithDebInfo) into BUILD_DIR (default: build-bench), installs the reference bot's pinned
 # packages (npm ci, tests/bench/reference-bot), then runs rcgate and the @rocket.chat/sdk
 # reference bot one after the other against the same simulator and prints one table.
-# Extra arguments go to bench_table (--rate, --seconds, --upload-mb, --bot-cpu, --json FILE...).
+# Extra arguments go to bench_table (--rate, --seconds, --upload-mb, --bot-cpu, --json FILE,
+# --rcgate-only: rcgate alone, no reference bot or curl, for comparing builds...).
 # `bench.sh --rss-breakdown`: rcgate alone, idle on the household, and each mapping's share of
 # its RSS (needs neither Node.js nor the reference bot).
 # Not part of CI: figures depend on the machine and on what else runs on it.
