@@ -28,6 +28,7 @@ struct RestClient::Pending {
   Callback callback;
   int rate_limit_retries = 0;
   bool upload = false;  // on the upload connection, with its own timeout
+  bool background = false;
   std::chrono::milliseconds timeout{0};
 };
 
@@ -232,7 +233,27 @@ void RestClient::history(const std::string& room_type, const std::string& room_i
   if (page.latest_ms > 0) target += "&latest=" + url_encode(format_iso_time(page.latest_ms));
   if (page.offset > 0) target += "&offset=" + std::to_string(page.offset);
   target += "&inclusive=true&count=" + std::to_string(page.count);
-  get(target, std::move(cb));
+  auto p = std::make_shared<Pending>();
+  p->request.method = "GET";
+  p->request.target = server_.join(target);
+  p->callback = std::move(cb);
+  submit_background(std::move(p));
+}
+
+void RestClient::submit_background(std::shared_ptr<Pending> p) {
+  p->background = true;
+  background_.push_back(std::move(p));
+  pump_background();
+}
+
+void RestClient::pump_background() {
+  if (background_busy_ || background_.empty()) return;
+  if (http_->queued() > 0 && foreground_since_ < kForegroundBurst) return;
+  auto p = std::move(background_.front());
+  background_.pop_front();
+  background_busy_ = true;
+  foreground_since_ = 0;
+  submit(std::move(p));
 }
 
 void RestClient::submit(std::shared_ptr<Pending> p) {
@@ -282,6 +303,17 @@ void RestClient::on_response(std::shared_ptr<Pending> p, net::HttpResponse respo
       for (auto& q : held) send_now(std::move(q));
     });
     return;
+  }
+  if (p->background) {
+    background_busy_ = false;
+  } else if (!p->upload) {
+    ++foreground_since_;
+  }
+  // After the callback (which may queue the next message of a room, or destroy this client).
+  if (!background_.empty()) {
+    loop_.post([this, alive = std::weak_ptr<int>(alive_)] {
+      if (!alive.expired()) pump_background();
+    });
   }
   auto cb = std::move(p->callback);
   if (cb) cb(std::move(result));

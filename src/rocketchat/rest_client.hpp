@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -60,6 +61,9 @@ struct UploadSpec {
 class RestClient {
  public:
   using Callback = std::function<void(RestResult)>;
+  // Background requests (history pages) go one at a time: when no other request waits, or once
+  // this many others were answered since the last one went (so a flood cannot starve them).
+  static constexpr int kForegroundBurst = 8;
 
   RestClient(net::Loop& loop, Url server, net::TlsClientOptions tls, RestOptions options = {});
   ~RestClient();
@@ -86,6 +90,8 @@ class RestClient {
   // One page of a room's messages between `oldest_ms` and `latest_ms` (both inclusive; latest 0:
   // up to now), newest first as the server returns them, skipping the `offset` newest.
   // room_type picks the endpoint: "c" channels, "p" groups, "d" im.
+  // A background request (see kForegroundBurst): a catch-up reading pages of a busy room does
+  // not hold up the messages rcgate posts meanwhile.
   struct HistoryPage {
     std::int64_t oldest_ms = 0;
     std::int64_t latest_ms = 0;
@@ -113,6 +119,8 @@ class RestClient {
   struct Pending;
   struct UploadJob;
   void submit(std::shared_ptr<Pending> p);
+  void submit_background(std::shared_ptr<Pending> p);
+  void pump_background();
   void send_now(std::shared_ptr<Pending> p);
   void on_response(std::shared_ptr<Pending> p, net::HttpResponse response);
   void upload_learn_version(std::shared_ptr<UploadJob> job);
@@ -139,6 +147,10 @@ class RestClient {
   net::Timer pause_timer_;
   std::int64_t paused_until_ms_ = 0;
   std::vector<std::shared_ptr<Pending>> held_;  // waiting for the rate-limit pause to end
+  std::deque<std::shared_ptr<Pending>> background_;  // not sent yet
+  bool background_busy_ = false;   // one of them is sent and not answered yet
+  int foreground_since_ = 0;       // requests answered since the last background one went
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted work checks it
   std::string user_id_;
   std::string token_;
   // What uploads learnt about the server.

@@ -4,7 +4,7 @@
 # (default 200) while it queues alerts, answers DMs and opens asks, restarting it each time; checks
 # that every start loads state.json and queue.json and that every alert the API acknowledged is
 # delivered exactly once. Exits non-zero on any loss, duplicate or damaged file.
-#   tests/scripts/crash-safety.sh [--kills N] [--seed S]
+#   tests/scripts/crash-safety.sh [--kills N] [--seed S] [--interval MS]
 # Loopback only; about 5 minutes.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
