@@ -62,7 +62,8 @@ Gateway::Gateway(net::Loop& loop, const config::Settings& settings, rcgate::Sche
       asks_(settings.asks),
       ask_timer_(loop),
       catch_up_timer_(loop),
-      queue_timer_(loop) {
+      queue_timer_(loop),
+      writer_([&loop](std::function<void()> fn) { loop.post(std::move(fn)); }) {
   if (!settings.state_dir.empty()) {
     state_path_ = settings.state_dir + "/state.json";
     queue_path_ = settings.state_dir + "/queue.json";
@@ -99,7 +100,7 @@ std::string Gateway::load_state() {
   router_.restore(loaded.state.router);
   spdlog::info("state: {} devices and {} people restored from {}", devices_.size(),
                users_.seen().size(), state_path_);
-  saved_revision_ = state_revision();
+  state_file_.saved = state_revision();
   return replay_and_load_queue();
 }
 
@@ -606,39 +607,73 @@ void Gateway::post(const std::string& room_id, const std::string& thread_id,
 
 void Gateway::schedule_save() {
   if (state_path_.empty() || save_timer_.pending()) return;
-  save_timer_.start(kStateSaveDelay, [this] { save_now(); });
+  save_timer_.start(kStateSaveDelay, [this] { save_state_in_background(); });
+}
+
+std::string Gateway::state_document() const {
+  core::State state;
+  state.devices = devices_.snapshot();
+  state.users = users_.seen();
+  state.router = router_.memory();
+  return core::dump_state(state);
 }
 
 void Gateway::save_now() {
   if (state_path_.empty()) return;
   // queue.json first: once both files are written, the journal's records are in them.
-  const bool queue_saved = save_queue_now();
-  std::uint64_t revision = state_revision();
-  if (revision == saved_revision_) {
-    if (queue_saved) fold_journal();
-    return;
+  save_queue_now();
+  const std::uint64_t revision = state_revision();
+  if (!state_file_.up_to_date(revision)) {
+    save_timer_.cancel();
+    write_file(state_file_, state_path_, "state", revision, state_document(), /*now=*/true);
   }
-  save_timer_.cancel();
-  core::State state;
-  state.devices = devices_.snapshot();
-  state.users = users_.seen();
-  state.router = router_.memory();
+  fold_journal();
+}
+
+void Gateway::save_state_in_background() {
+  const std::uint64_t revision = state_revision();
+  if (state_path_.empty() || state_file_.writing || state_file_.up_to_date(revision)) return;
+  write_file(state_file_, state_path_, "state", revision, state_document(), /*now=*/false);
+}
+
+bool Gateway::write_file(SavedFile& file, const std::string& path, const char* what,
+                         std::uint64_t revision, std::string content, bool now) {
   if (auto err = persistence::ensure_directory(settings_.state_dir); !err.empty()) {
-    spdlog::error("state: {}", err);
-    return;
+    spdlog::error("{}: {}", what, err);
+    return false;
   }
-  if (auto err = persistence::write_atomic(state_path_, core::dump_state(state), 0600);
-      !err.empty()) {
-    spdlog::error("state: {}", err);
-    return;
+  if (now) {
+    writer_.wait_idle();  // an older copy must not land after this one
+    if (auto err = persistence::write_atomic(path, content, 0600); !err.empty()) {
+      spdlog::error("{}: {}", what, err);
+      return false;
+    }
+    file.saved = std::max(file.saved, revision);
+    file.stale = false;
+    return true;
   }
-  saved_revision_ = revision;
-  if (queue_saved) fold_journal();
+  file.writing = true;
+  writer_.write(path, std::move(content), 0600,
+                [this, &file, what, revision, alive = std::weak_ptr<int>(alive_)](std::string err) {
+                  if (alive.expired()) return;
+                  file.writing = false;
+                  if (!err.empty()) {
+                    spdlog::error("{}: {}", what, err);
+                  } else {
+                    file.saved = std::max(file.saved, revision);
+                    file.stale = false;
+                    fold_journal();
+                  }
+                  // Changed while it was written, or not written: again after the usual delay.
+                  if (!state_file_.up_to_date(state_revision())) schedule_save();
+                  if (!queue_file_.up_to_date(queue_revision())) schedule_queue_save();
+                });
+  return false;
 }
 
 void Gateway::fold_journal() {
-  if (journal_.records() == 0 || state_revision() != saved_revision_ ||
-      queue_saved_revision_ != outbox_.revision() + asks_.revision()) {
+  if (journal_.records() == 0 || !state_file_.up_to_date(state_revision()) ||
+      !queue_file_.up_to_date(queue_revision())) {
     return;
   }
   note_journal_error(journal_.reset());

@@ -30,6 +30,7 @@
 #include "core/router.hpp"
 #include "core/users.hpp"
 #include "net/loop.hpp"
+#include "persistence/background_writer.hpp"
 #include "persistence/journal.hpp"
 #include "rcgate/interaction.hpp"
 #include "rcgate/plugin.hpp"
@@ -89,8 +90,9 @@ class Gateway {
   std::int64_t now_ms() const { return scheduler_.now_ms(); }
   const config::Settings& settings() const { return settings_; }
 
+  // Write state.json and queue.json (when anything changed) now, after the background writes
+  // asked for before (shutdown; a journal that cannot be written). False: could not be written.
   void save_now();
-  // Writes queue.json now when anything changed. False when it could not be written.
   bool save_queue_now();
   // Calls `fn` once everything queued so far survives a crash: after the journal flush at the end
   // of this loop turn (one fdatasync for every caller of the turn), or, when the journal cannot
@@ -133,6 +135,23 @@ class Gateway {
   std::string replay_and_load_queue();
   // Empties the journal once state.json and queue.json both hold what it says.
   void fold_journal();
+  // One of the two files rewritten whole, and what is known of its copy on disk.
+  struct SavedFile {
+    std::uint64_t saved = 0;  // the revision on disk
+    bool stale = false;       // out of date whatever the revision says (loaded, then changed)
+    bool writing = false;     // a background write is on its way
+    bool up_to_date(std::uint64_t revision) const { return !stale && saved == revision; }
+  };
+  std::uint64_t queue_revision() const { return outbox_.revision() + asks_.revision(); }
+  std::string state_document() const;
+  std::string queue_document() const;
+  // Writes `content` as `revision` of `file`: at once (true when written), or on the writer's
+  // thread (false; the loop hears the outcome later and writes again if it changed meanwhile).
+  bool write_file(SavedFile& file, const std::string& path, const char* what,
+                  std::uint64_t revision, std::string content, bool now);
+  // The timers' writes: in the background, one at a time per file.
+  void save_state_in_background();
+  void save_queue_in_background();
   void schedule_save();
   // Moves whenever anything state.json holds changes.
   std::uint64_t state_revision() const {
@@ -162,7 +181,7 @@ class Gateway {
   std::function<void(const rc::LinkStatus&)> status_observer_;
   std::string state_path_;
   net::Timer save_timer_;
-  std::uint64_t saved_revision_ = 0;
+  SavedFile state_file_;
   persistence::Journal journal_;
   bool journal_failing_ = false;           // logged once until it works again
   std::vector<core::Decision> to_answer_;           // waiting for the journal flush
@@ -179,11 +198,12 @@ class Gateway {
   net::Timer catch_up_timer_;
   int catch_up_failures_ = 0;
   net::Timer queue_timer_;
-  static constexpr std::uint64_t kQueueUnsaved = ~std::uint64_t{0};
-  std::uint64_t queue_saved_revision_ = 0;  // kQueueUnsaved: queue.json is out of date
+  SavedFile queue_file_;
   std::map<std::uint64_t, std::unique_ptr<Camera>> fetches_;  // attachments being fetched
   std::uint64_t next_fetch_ = 1;
   bool running_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // the writer's reports check it
+  persistence::BackgroundWriter writer_;  // last: finishes its writes before the rest goes
 };
 
 // Where copies of files to upload wait (<state_dir>/files); each is named "<item id>-<name>" and

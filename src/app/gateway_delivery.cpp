@@ -339,8 +339,8 @@ std::string Gateway::load_queue(QueueReplay replay) {
                  outbox_.depth() - before, journal_.path());
   }
   // What is on disk is what was read, unless the journal changed it.
-  queue_saved_revision_ = ended > 0 || !later.empty() ? kQueueUnsaved
-                                                       : outbox_.revision() + asks_.revision();
+  queue_file_.saved = queue_revision();
+  queue_file_.stale = ended > 0 || !later.empty();
   // Files made for uploads that are no longer queued (a crash between the end and the removal).
   const std::string dir = upload_files_dir(settings_);
   std::error_code ec;
@@ -359,27 +359,26 @@ std::string Gateway::load_queue(QueueReplay replay) {
 
 void Gateway::schedule_queue_save() {
   if (queue_path_.empty() || queue_timer_.pending()) return;
-  queue_timer_.start(std::chrono::milliseconds(1000), [this] {
-    if (save_queue_now()) fold_journal();
-  });
+  queue_timer_.start(std::chrono::milliseconds(1000), [this] { save_queue_in_background(); });
+}
+
+std::string Gateway::queue_document() const {
+  return json{{"version", kQueueVersion}, {"outbox", outbox_.to_json()}, {"asks", asks_.to_json()}}
+      .dump();
 }
 
 bool Gateway::save_queue_now() {
   if (queue_path_.empty()) return true;
-  const std::uint64_t revision = outbox_.revision() + asks_.revision();
-  if (revision == queue_saved_revision_) return true;
+  const std::uint64_t revision = queue_revision();
+  if (queue_file_.up_to_date(revision)) return true;
   queue_timer_.cancel();
-  json doc = {{"version", kQueueVersion}, {"outbox", outbox_.to_json()}, {"asks", asks_.to_json()}};
-  if (auto err = persistence::ensure_directory(settings_.state_dir); !err.empty()) {
-    spdlog::error("queue: {}", err);
-    return false;
-  }
-  if (auto err = persistence::write_atomic(queue_path_, doc.dump(), 0600); !err.empty()) {
-    spdlog::error("queue: {}", err);
-    return false;
-  }
-  queue_saved_revision_ = revision;
-  return true;
+  return write_file(queue_file_, queue_path_, "queue", revision, queue_document(), /*now=*/true);
+}
+
+void Gateway::save_queue_in_background() {
+  const std::uint64_t revision = queue_revision();
+  if (queue_path_.empty() || queue_file_.writing || queue_file_.up_to_date(revision)) return;
+  write_file(queue_file_, queue_path_, "queue", revision, queue_document(), /*now=*/false);
 }
 
 }  // namespace rcgate::app

@@ -18,6 +18,7 @@
 // Both bots are pinned (taskset) to --bot-cpu, the simulator to --sim-cpu. Latencies and the
 // routed rate are measured by the simulator on its own clock (POST /_sim/load/...); memory from
 // /proc/<pid>/status; curl's from wait4()'s rusage.
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -83,6 +84,30 @@ struct Figures {
   double upload_mb_s = -1, upload_growth_kib = -1;
   std::string notes;
 };
+
+// What one journal flush costs where rcgate keeps its state: a 40-byte append and fdatasync,
+// `times` times (the floor under rcgate's added latency for a message it acts on).
+std::string flush_latency(const std::string& parent, int times = 2000) {
+  const std::string path = parent + "/rcgate-bench-flush-" + std::to_string(::getpid());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return "cannot open " + path;
+  std::vector<double> us;
+  us.reserve(static_cast<std::size_t>(times));
+  const std::string line = "{\"handled\":\"0123456789abcdefg\"}\n";
+  for (int i = 0; i < times; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fdatasync(fd) != 0) break;
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (us.empty()) return "append + fdatasync failed";
+  std::sort(us.begin(), us.end());
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu flushes)", us[us.size() / 2] / 1000,
+                us[us.size() * 99 / 100] / 1000, us.back() / 1000, us.size());
+  return buf;
+}
 
 std::int64_t epoch_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -541,6 +566,8 @@ int main(int argc, char** argv) {
     measure_curl(sim, big, small, o, curl);
   }
 
+  const std::string flush_parent = o.state_parent.empty() ? dir.path() : o.state_parent;
+  const std::string flush = flush_latency(flush_parent);
   double load[3] = {0, 0, 0};
   if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
     if (std::fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
@@ -588,6 +615,7 @@ int main(int argc, char** argv) {
   if (theirs.own_count >= 0) {
     std::printf("reference bot's own count for its last burst: %.0f messages read\n", theirs.own_count);
   }
+  std::printf("journal flush where rcgate's state is (40-byte append + fdatasync): %s\n", flush.c_str());
   if (!ours.notes.empty()) std::printf("rcgate notes: %s\n", ours.notes.c_str());
   if (!theirs.notes.empty()) std::printf("reference notes: %s\n", theirs.notes.c_str());
   if (!curl.notes.empty()) std::printf("curl notes: %s\n", curl.notes.c_str());
@@ -602,7 +630,7 @@ int main(int argc, char** argv) {
                   {"upload_growth_kib", f.upload_growth_kib}, {"notes", f.notes}};
     };
     std::ofstream(o.json_out) << json{{"rcgate", fig(ours)}, {"reference", fig(theirs)}, {"curl", fig(curl)},
-                                      {"load", {load[0], load[1], load[2]}}}
+                                      {"load", {load[0], load[1], load[2]}}, {"journal_flush", flush}}
                                      .dump(2);
   }
   return ok1 && ok2 ? 0 : 1;
