@@ -11,26 +11,16 @@
 #include "core/url.hpp"
 #include "net/loop.hpp"
 #include "rocketchat/rest_client.hpp"
+#include "harness.hpp"
 #include "support/process.hpp"
+#include "support/run_loop.hpp"
 
 namespace rcgate::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kBotId = "BCmeyJm2r6b8hJiie";
-constexpr const char* kBotPat = "eQQIF9v-qaaq269SmOiktm65Nt3CVdbm1P4Ij9ucYTb";
 constexpr const char* kCameraAlerts = "c3f8a6a80a707dc9ce744b9d";
-
-bool run_until(net::Loop& loop, const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    loop.restart();
-    loop.run_for(10ms);
-  }
-  return true;
-}
 
 TEST(RestClient, MessagesPostedDuringACatchUpGoBeforeItsRemainingPages) {
   Sim sim;

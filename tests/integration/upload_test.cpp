@@ -23,6 +23,7 @@
 #include "rocketchat/rest_client.hpp"
 #include "loopback_camera.hpp"
 #include "support/process.hpp"
+#include "support/run_loop.hpp"
 
 namespace rcgate::test {
 namespace {
@@ -34,16 +35,6 @@ namespace fs = std::filesystem;
 constexpr const char* kBotId = "BCmeyJm2r6b8hJiie";
 constexpr const char* kBotPat = "eQQIF9v-qaaq269SmOiktm65Nt3CVdbm1P4Ij9ucYTb";
 constexpr const char* kCameraAlerts = "c3f8a6a80a707dc9ce744b9d";
-
-bool run_until(net::Loop& loop, const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    loop.restart();
-    loop.run_for(10ms);
-  }
-  return true;
-}
 
 std::string bytes(std::size_t n, unsigned seed = 1) {
   std::string out(n, '\0');

@@ -15,6 +15,7 @@
 #include "net/http_auth.hpp"
 #include "net/http_client.hpp"
 #include "net/loop.hpp"
+#include "support/run_loop.hpp"
 #include "net/ws_client.hpp"
 #include "support/fixtures.hpp"
 #include "support/process.hpp"
@@ -35,17 +36,6 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Runs the loop until pred() holds or the time is up; returns pred().
-bool run_until(net::Loop& loop, const std::function<bool()>& pred, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    loop.restart();
-    loop.run_for(10ms);
-  }
-  return true;
 }
 
 // One DDP connection to the simulator, recording every frame it receives.
