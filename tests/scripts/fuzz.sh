@@ -108,6 +108,12 @@ for t in "${targets[@]}"; do
   log="$work/$t/fuzz-0.log"
   rm -f "$log"
   mkdir -p "$corpus" "$findings"
+  # Findings of earlier runs (fixed since, or not) are kept apart: this run reports its own.
+  if [ -n "$(ls -A "$findings")" ]; then
+    mkdir -p "$work/$t/findings-earlier"
+    mv "$findings"/* "$work/$t/findings-earlier/"
+    echo "fuzz.sh: $t: earlier findings moved to $work/$t/findings-earlier (replay them with the target binary)"
+  fi
   seeds="$(mktemp -d)"
   seed "$t" "$seeds"
   echo "fuzz.sh: $t for ${seconds}s (corpus $corpus, findings $findings)"
