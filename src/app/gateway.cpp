@@ -529,6 +529,7 @@ void Gateway::answer(const core::Decision& decision) {
                       {"description", a.description.empty() ? a.title : a.description},
                       {"tmid", thread},
                       {"remove_after", false}};
+      item.owed = true;
       enqueue(std::move(item));
     }
     // The answer is on its way already (the queue sends at once when the room is free); the
@@ -588,6 +589,7 @@ void Gateway::fetch_and_upload(const rcgate::Attachment& a, const std::string& r
                     {"description", caption},
                     {"tmid", thread},
                     {"remove_after", true}};
+    item.owed = true;  // part of an answer
     enqueue(std::move(item));
   });
 }
@@ -600,6 +602,7 @@ void Gateway::post(const std::string& room_id, const std::string& thread_id,
   item.room_id = room_id;
   item.payload = {{"msg", text}};
   if (!thread_id.empty()) item.payload["tmid"] = thread_id;
+  item.owed = true;  // answers, hints and notices to people
   enqueue(std::move(item));
 }
 

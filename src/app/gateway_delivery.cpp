@@ -264,6 +264,7 @@ void Gateway::on_asks_closed(std::vector<core::AskClosed> closed) {
           if (item.room_id.empty()) item.user = question->user;
         }
         item.payload = {{"msgId", c.edit->message_id}, {"text", c.edit->text}};
+        item.owed = true;  // the question must not stay open-looking in the room
         if (!item.destination().empty() && item.destination() != "@") enqueue(std::move(item));
       }
     }

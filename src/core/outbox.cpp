@@ -178,10 +178,11 @@ EnqueueResult Outbox::enqueue(OutboxItem item, Observer done) {
     return result;
   }
   const auto max_items = static_cast<std::size_t>(std::max(options_.max_items, 0));
-  if (entries_.size() >= max_items) {
+  if (entries_.size() >= max_items + (item.owed ? answer_reserve() : 0)) {
     result.id = item.id;
     result.error = "the outbound queue is full (" + std::to_string(entries_.size()) +
                    " items waiting, outbox.max_items is " + std::to_string(max_items) +
+                   (item.owed ? " plus " + std::to_string(answer_reserve()) + " for answers" : "") +
                    "): Rocket.Chat has been unreachable or refusing messages for a while; this " +
                    "one was not queued";
     return result;
@@ -558,6 +559,10 @@ json Outbox::to_json() const {
   json items = json::array();
   for (const Entry* e : ordered) items.push_back(item_document(e->item));
   return {{"version", kDocumentVersion}, {"items", std::move(items)}};
+}
+
+std::size_t Outbox::answer_reserve() const {
+  return std::max<std::size_t>(10, static_cast<std::size_t>(std::max(options_.max_items, 0)) / 10);
 }
 
 json Outbox::item_json(const std::string& id) const {

@@ -67,6 +67,10 @@ struct OutboxItem {
   std::int64_t expires_ms = 0;  // 0 at enqueue: created + outbox.ttl
   int attempts = 0;             // attempts made so far
   std::string last_error;       // of the last failed attempt
+  // Something the bot owes a person (an answer, the edit of a question that ended): it may use
+  // the reserve above max_items (Outbox::answer_reserve()), so that a queue full of alerts does
+  // not silence the answers. Not kept across restarts (restore() applies no limit).
+  bool owed = false;
 
   // The queue the item waits in: its room id, or "@username".
   std::string destination() const { return room_id.empty() ? "@" + user : room_id; }
@@ -164,7 +168,7 @@ class Outbox {
   // Queues an item. `done` hears its outcome (not kept across a restart). When the queue is
   // online and nothing waits ahead in that room, the item is handed to the Sender before this
   // returns; `done` may then even be called before it returns. Refused: no destination, or
-  // outbox.max_items already waiting. An item with the id of one still queued is not added twice
+  // outbox.max_items already waiting (owed items: max_items + answer_reserve()). An item with the id of one still queued is not added twice
   // (`duplicate`; `done` is attached to the queued one).
   EnqueueResult enqueue(OutboxItem item, Observer done = {});
 
@@ -182,6 +186,8 @@ class Outbox {
   // A queued item, or one that ended recently (the last 1000 outcomes are remembered).
   std::optional<OutboxStatus> status(const std::string& id) const;
   std::size_t depth() const { return entries_.size(); }  // queued + in flight
+  // Room above outbox.max_items for owed items: a tenth of it, at least 10.
+  std::size_t answer_reserve() const;
   std::size_t depth(const std::string& destination) const;
   std::size_t in_flight() const;
   // The end of the current rate-limit pause (epoch ms); 0 or past when none.

@@ -102,6 +102,7 @@ class Scenarios : public ::testing::Test {
   int port = 0;
 
   std::string files_dir() const { return dir.file("allowed"); }
+  int max_items = 0;  // outbox.max_items when set
 
   // extra: top-level sections; plugin: a plugin section, which is also asked after the rules.
   void start(const std::string& extra = {}, const std::string& plugin = {}) {
@@ -114,7 +115,9 @@ class Scenarios : public ::testing::Test {
                                           "  send_wait: 3s\n"
                                           "  upload_dirs: [" + files_dir() + "]\n"
                                           "outbox:\n"
-                                          "  retry: {initial_delay: 100ms, max_delay: 300ms}\n"
+                                          "  retry: {initial_delay: 100ms, max_delay: 300ms}\n" +
+                                          (max_items > 0 ? "  max_items: " + std::to_string(max_items) + "\n"
+                                                         : std::string()) +
                                           "asks:\n"
                                           "  answered: \"→ {answer} ({user})\"\n" +
                                               extra);
@@ -552,6 +555,40 @@ TEST_F(Scenarios, AnAlertDeliveredJustBeforeACrashIsNotSentAgain) {
   }
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(bot_posts("general", "Front door opened").size(), 1u);
+}
+
+// Alerts fill the queue while Rocket.Chat is away, and its first sends fail once it is back: the
+// answer to alice still gets in (the reserve for answers), and everything is delivered once.
+TEST_F(Scenarios, AQueueFullOfAlertsStillTakesAnAnswer) {
+  max_items = 2;
+  start();
+  ASSERT_TRUE(ready()) << daemon->log();
+  ASSERT_TRUE(server_away()) << daemon->log();
+  for (const char* text : {"Motion in the garden", "Motion at the gate"}) {
+    auto r = call("POST", "/api/v1/send", {{"device", "general"}, {"text", text}});
+    ASSERT_EQ(r.status, 202) << r.body;
+  }
+  auto refused = call("POST", "/api/v1/send", {{"device", "general"}, {"text", "Motion again"}});
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("outbound queue is full"), std::string::npos) << refused.body;
+
+  sim.post("chaos/rest", {{"path", "/api/v1/chat.sendMessage"}, {"status", 503}, {"count", 6}});
+  sim.post("faults", {{"refuse_connections", false}});
+  ASSERT_TRUE(daemon->wait_log("online as 'camera-bot'", 10s, 2)) << daemon->log();
+  dm(sim, "alice", "is the garage closed?");
+  ASSERT_TRUE(eventually([&] { return !bot_posts(kAliceDm, "garage door is closed").empty(); }, 10s))
+      << daemon->log();
+  ASSERT_TRUE(eventually([&] { return bot_posts("general", "Motion").size() == 2; }, 10s))
+      << daemon->log();
+  const std::string log = daemon->log();
+  const auto first = log.find("outbox: the outbound queue is full");
+  ASSERT_NE(first, std::string::npos) << "the third alert was refused";
+  EXPECT_EQ(log.find("outbox: the outbound queue is full", first + 1), std::string::npos)
+      << "and nothing else: the answer was not refused\n"
+      << log;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(bot_posts(kAliceDm, "garage door is closed").size(), 1u);
+  EXPECT_EQ(bot_posts("general", "Motion").size(), 2u);
 }
 
 TEST_F(Scenarios, AnExpiredAlertIsReported) {

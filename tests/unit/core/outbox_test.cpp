@@ -458,6 +458,27 @@ TEST_F(OutboxTest, CapacityLimitIsReportedClearly) {
   EXPECT_TRUE(outcomes.empty());
 }
 
+// A queue full of alerts still takes what the bot owes people (answers, edits of questions),
+// up to a reserve of a tenth of max_items (at least 10); then those are refused too, saying so.
+TEST_F(OutboxTest, AnswersMayUseAReserveAboveTheCapacityLimit) {
+  make({1h, 20, 2s, 5min, 0ms});
+  for (int i = 0; i < 20; ++i) enqueue("A", "alert " + std::to_string(i));
+  EXPECT_FALSE(outbox->enqueue(to_room("A", "one alert too many")).accepted);
+  EXPECT_EQ(outbox->answer_reserve(), 10u);
+  for (int i = 0; i < 10; ++i) {
+    auto answer = to_room("B", "answer " + std::to_string(i));
+    answer.owed = true;
+    EXPECT_TRUE(outbox->enqueue(answer).accepted) << i;
+  }
+  auto late = to_room("B", "one answer too many");
+  late.owed = true;
+  const auto r = outbox->enqueue(late);
+  EXPECT_FALSE(r.accepted);
+  EXPECT_NE(r.error.find("outbox.max_items is 20 plus 10 for answers"), std::string::npos) << r.error;
+  EXPECT_EQ(outbox->depth(), 30u);
+  EXPECT_FALSE(outbox->enqueue(to_room("A", "still no alert")).accepted);
+}
+
 TEST_F(OutboxTest, NoDestinationIsRefused) {
   OutboxItem item;
   item.payload = {{"msg", "x"}};
