@@ -152,9 +152,15 @@ Gateway::QueueReplay Gateway::replay_journal() {
   return queue;
 }
 
+// One line per message acted on: written out directly, without a JSON object per message.
 void Gateway::journal(const char* what, const std::string& id) {
   if (state_path_.empty()) return;
-  journal(json{{what, id}});
+  std::string line = "{\"";
+  line += what;
+  line += "\":";
+  line += json(id).dump(-1, ' ', false, json::error_handler_t::replace);  // quoted and escaped
+  line += '}';
+  note_journal_error(journal_.append(line));
 }
 
 void Gateway::journal(const json& record) {

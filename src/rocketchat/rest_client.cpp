@@ -184,13 +184,15 @@ void RestClient::clear_credentials() {
   token_.clear();
 }
 
-void RestClient::get(const std::string& path, Callback cb) {
+std::shared_ptr<RestClient::Pending> RestClient::make_get(const std::string& path, Callback cb) {
   auto p = std::make_shared<Pending>();
   p->request.method = "GET";
   p->request.target = server_.join(path);
   p->callback = std::move(cb);
-  submit(std::move(p));
+  return p;
 }
+
+void RestClient::get(const std::string& path, Callback cb) { submit(make_get(path, std::move(cb))); }
 
 void RestClient::post(const std::string& path, json body, Callback cb) {
   auto p = std::make_shared<Pending>();
@@ -233,11 +235,7 @@ void RestClient::history(const std::string& room_type, const std::string& room_i
   if (page.latest_ms > 0) target += "&latest=" + url_encode(format_iso_time(page.latest_ms));
   if (page.offset > 0) target += "&offset=" + std::to_string(page.offset);
   target += "&inclusive=true&count=" + std::to_string(page.count);
-  auto p = std::make_shared<Pending>();
-  p->request.method = "GET";
-  p->request.target = server_.join(target);
-  p->callback = std::move(cb);
-  submit_background(std::move(p));
+  submit_background(make_get(target, std::move(cb)));
 }
 
 void RestClient::submit_background(std::shared_ptr<Pending> p) {

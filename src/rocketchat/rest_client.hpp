@@ -118,6 +118,7 @@ class RestClient {
  private:
   struct Pending;
   struct UploadJob;
+  std::shared_ptr<Pending> make_get(const std::string& path, Callback cb);
   void submit(std::shared_ptr<Pending> p);
   void submit_background(std::shared_ptr<Pending> p);
   void pump_background();
